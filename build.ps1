@@ -1,0 +1,47 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests, analyses, documents, packages and benchmarks HyperDex.PowerShell.
+.EXAMPLE
+    dotnet tool restore; dotnet pwsh ./build.ps1 -Task Test
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Analyze', 'Docs', 'Package', 'Bench')]
+    [string] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Pester files or folders to run instead of all of tests/ (Test task).
+    [string[]] $PesterPath,
+
+    # Arguments passed through to tools/Bench.ps1 (Bench task).
+    [hashtable] $BenchParameters = @{}
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+. (Join-Path $PSScriptRoot 'tools/BuildCommon.ps1')
+
+$build = Get-BuildInfo -Root $PSScriptRoot -Configuration $Configuration
+
+# Each task: the tasks it needs first, and its body. Run-Task runs each at most once.
+$tasks = [ordered]@{
+    Build   = @{ DependsOn = @(); Action = { Invoke-ModuleBuild $build } }
+    Docs    = @{ DependsOn = @('Build'); Action = { Invoke-DocsBuild $build } }
+    Analyze = @{ DependsOn = @('Build'); Action = { Invoke-Analyzer $build } }
+    Test    = @{ DependsOn = @('Build', 'Docs', 'Package'); Action = { Invoke-AllTests $build -PesterPath $PesterPath } }
+    Package = @{ DependsOn = @('Build', 'Docs'); Action = { Invoke-Package $build } }
+    Bench   = @{ DependsOn = @('Build'); Action = { & (Join-Path $PSScriptRoot 'tools/Bench.ps1') -ModulePath $build.ModuleManifest @BenchParameters } }
+}
+
+$done = [System.Collections.Generic.HashSet[string]]::new()
+function Invoke-Task([string] $Name) {
+    if (-not $done.Add($Name)) { return }
+    foreach ($dependency in $tasks[$Name].DependsOn) { Invoke-Task $dependency }
+    Write-Host "==> $Name" -ForegroundColor Cyan
+    & $tasks[$Name].Action
+}
+
+Invoke-Task $Task

@@ -1,0 +1,98 @@
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    $manifestData = Import-PowerShellDataFile $env:HDX_TEST_MODULE
+    $script:cmdletCases = @($manifestData.CmdletsToExport | ForEach-Object { @{ Name = $_ } })
+}
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    $script:manifest = Import-PowerShellDataFile $env:HDX_TEST_MODULE
+    $script:docs = Join-Path $RepoRoot 'docs'
+}
+
+Describe 'Module manifest' {
+    It 'is a valid manifest for PowerShell 7.4 Core' {
+        $info = Test-ModuleManifest $env:HDX_TEST_MODULE
+        $info.PowerShellVersion | Should -Be ([version]'7.4')
+        $info.CompatiblePSEditions | Should -Be @('Core')
+        $manifest.PrivateData.PSData.ProjectUri | Should -Not -BeNullOrEmpty
+        $manifest.PrivateData.PSData.LicenseUri | Should -Not -BeNullOrEmpty
+        $manifest.PrivateData.PSData.ReleaseNotes | Should -Not -BeNullOrEmpty
+        $manifest.PrivateData.PSData.Tags | Should -Contain 'Linux'
+    }
+
+    It 'exports exactly the cmdlets it lists, and no wildcards' {
+        $manifest.CmdletsToExport | Should -Not -Contain '*'
+        $exported = @((Get-Command -Module HyperDex.PowerShell -CommandType Cmdlet).Name | Sort-Object)
+        ($exported -join ',') | Should -Be (@($manifest.CmdletsToExport | Sort-Object) -join ',')
+    }
+
+    It 'keeps only the cmdlet assembly beside the manifest' {
+        $root = Split-Path $env:HDX_TEST_MODULE
+        @((Get-ChildItem $root -Filter *.dll).Name) -join ',' | Should -Be 'HyperDex.PowerShell.dll'
+        Join-Path $root 'dependencies/HyperDex.Runtime.dll' | Should -Exist
+    }
+
+    It 'ships the about_HyperDex help topic' {
+        Join-Path (Split-Path $env:HDX_TEST_MODULE) 'en-US/about_HyperDex.help.txt' | Should -Exist
+    }
+}
+
+Describe 'Docs for <Name>' -ForEach $cmdletCases {
+    BeforeAll {
+        $page = Join-Path $docs "$Name.md"
+    }
+
+    It 'has a platyPS page' {
+        $page | Should -Exist
+        $text = Get-Content $page -Raw
+        $text | Should -Match '(?m)^external help file: HyperDex\.PowerShell\.dll-Help\.xml'
+        $text | Should -Match '(?m)^schema: 2\.0\.0'
+        foreach ($section in 'SYNOPSIS', 'SYNTAX', 'DESCRIPTION', 'EXAMPLES', 'PARAMETERS', 'INPUTS', 'OUTPUTS', 'NOTES') {
+            $text | Should -Match "(?m)^## $section" -Because "the page needs a $section section"
+        }
+    }
+
+    It 'documents every parameter' {
+        $text = Get-Content $page -Raw
+        $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+        $parameters = (Get-Command $Name).Parameters.Keys | Where-Object { $_ -notin $common }
+        foreach ($parameter in $parameters) {
+            $text | Should -Match "(?m)^### -$parameter\b" -Because "-$parameter must be documented"
+        }
+    }
+
+    It 'is listed on the module page' {
+        Get-Content (Join-Path $docs 'HyperDex.PowerShell.md') -Raw | Should -Match "\[$Name\]"
+    }
+}
+
+Describe 'Package' {
+    It 'installs from a local repository into a clean module path and exports the manifest''s cmdlets' {
+        # build.ps1 -Task Test runs the Package task first.
+        $repository = Join-Path $RepoRoot 'out/repository'
+        Join-Path $repository "HyperDex.PowerShell.$($manifest.ModuleVersion).nupkg" | Should -Exist
+        $installRoot = Join-Path $TestDrive 'modules'
+        $script = @"
+`$ErrorActionPreference = 'Stop'
+`$name = 'HdxTest' + `$PID
+Register-PSResourceRepository -Name `$name -Uri '$repository' -Trusted
+try {
+    New-Item -ItemType Directory -Path '$installRoot' | Out-Null
+    Save-PSResource -Name HyperDex.PowerShell -Repository `$name -Path '$installRoot' -TrustRepository -SkipDependencyCheck
+}
+finally { Unregister-PSResourceRepository -Name `$name }
+"@
+        Invoke-ChildPwsh $script | Out-Null
+        $check = @"
+`$ErrorActionPreference = 'Stop'
+Import-Module HyperDex.PowerShell
+(Get-Module HyperDex.PowerShell).ModuleBase
+(Get-Command -Module HyperDex.PowerShell -CommandType Cmdlet).Name | Sort-Object | ForEach-Object { "cmdlet:`$_" }
+"@
+        $output = @(Invoke-ChildPwsh $check -Environment @{ PSModulePath = $installRoot })
+        $output[0] | Should -BeLike "$installRoot*"
+        $listed = @($output | Where-Object { $_ -like 'cmdlet:*' } | ForEach-Object { $_.Substring(7) })
+        ($listed -join ',') | Should -Be (@($manifest.CmdletsToExport | Sort-Object) -join ',')
+    }
+}
