@@ -44,3 +44,11 @@ function Invoke-ChildPwsh([string] $Script, [hashtable] $Environment = @{}) {
 function Test-SharedData([string] $RelativePath) {
     Test-Path (Join-Path $script:SharedRoot $RelativePath)
 }
+
+# Runs a command of tests/HyperDex.TestTools (built by build.ps1 -Task Test) and returns its output lines.
+function Invoke-TestTool([string[]] $Arguments) {
+    if (-not $env:HDX_TEST_TOOLS) { throw 'HDX_TEST_TOOLS is not set: run the tests through build.ps1 -Task Test' }
+    $output = & dotnet $env:HDX_TEST_TOOLS @Arguments 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "HyperDex.TestTools $($Arguments -join ' ') failed ($LASTEXITCODE): $($output -join [Environment]::NewLine)" }
+    return @($output)
+}

@@ -16,7 +16,7 @@ function Get-BuildInfo([string] $Root, [string] $Configuration) {
 }
 
 function Invoke-Native([string] $FilePath, [string[]] $Arguments) {
-    & $FilePath @Arguments
+    & $FilePath @Arguments | Out-Host
     if ($LASTEXITCODE -ne 0) { throw "'$FilePath $($Arguments -join ' ')' failed with exit code $LASTEXITCODE" }
 }
 
@@ -129,6 +129,11 @@ function Invoke-XunitTests($Build) {
 
 function Invoke-PesterTests($Build, [string[]] $PesterPath) {
     $pester = Get-PesterModulePath $Build
+    # Command-line helpers the Pester suite calls (model generator, fake Hub server, ...).
+    $testTools = Join-Path $Build.Out 'testtools'
+    Invoke-Native dotnet @('build', (Join-Path $Build.Root 'tests/HyperDex.TestTools/HyperDex.TestTools.csproj'),
+        '-c', $Build.Configuration, '-o', $testTools, '--nologo', '-v', 'quiet')
+    $env:HDX_TEST_TOOLS = Join-Path $testTools 'HyperDex.TestTools.dll'
     $summary = Join-Path $Build.Out 'TestResults/pester-summary.json'
     New-Item -ItemType Directory -Path (Split-Path $summary) -Force | Out-Null
     $paths = if ($PesterPath) { $PesterPath } else { @(Join-Path $Build.Root 'tests') }

@@ -1,0 +1,93 @@
+namespace HyperDex.Runtime.Compiled;
+
+/// <summary>
+/// hdx.json: what was compiled, from what, and which device counts are built. Written last, atomically,
+/// so a folder without it (or with a variant missing) is incomplete.
+/// </summary>
+public sealed record CompiledManifest
+{
+    public const int CurrentFormatVersion = 1;
+
+    public int FormatVersion { get; init; } = CurrentFormatVersion;
+
+    /// <summary>HF id ("org/name") or the source folder's last two path parts.</summary>
+    public required string ModelId { get; init; }
+
+    public required string SourcePath { get; init; }
+
+    /// <summary>sha256 (lower-case hex) of every source file read, by file name relative to the source folder.</summary>
+    public required IReadOnlyDictionary<string, string> SourceHashes { get; init; }
+
+    public required ModelArchitecture Architecture { get; init; }
+
+    public required HdxDtype Dtype { get; init; }
+
+    public required int MaxLength { get; init; }
+
+    public required long ParameterCount { get; init; }
+
+    /// <summary>Tokenizer files copied into <see cref="CompiledLayout.TokenizerDirectory"/>.</summary>
+    public required IReadOnlyList<string> TokenizerFiles { get; init; }
+
+    public required GenerationDefaults Generation { get; init; }
+
+    /// <summary>One entry per device count whose param/ and inst/ artifacts are complete.</summary>
+    public required IReadOnlyList<DeviceVariant> Variants { get; init; }
+}
+
+/// <summary>The compiled artifacts for one device count.</summary>
+public sealed record DeviceVariant
+{
+    public required int NumDevice { get; init; }
+
+    /// <summary>sha256 over the device programs in device order.</summary>
+    public required string ProgramDigest { get; init; }
+
+    public required long ParamBytesPerDevice { get; init; }
+}
+
+/// <summary>The architecture descriptor's resolved hyper-parameters, recorded for reports and checks only:
+/// the engine runs the program, which carries every dimension it needs.</summary>
+public sealed record ModelArchitecture
+{
+    /// <summary>The HF architecture name, e.g. LlamaForCausalLM.</summary>
+    public required string Name { get; init; }
+
+    public required int HiddenSize { get; init; }
+
+    public required int Layers { get; init; }
+
+    public required int Heads { get; init; }
+
+    public required int KvHeads { get; init; }
+
+    public required int HeadDim { get; init; }
+
+    public required int IntermediateSize { get; init; }
+
+    public required int VocabSize { get; init; }
+
+    public required int MaxPositions { get; init; }
+
+    public required bool TiedEmbeddings { get; init; }
+}
+
+/// <summary>Defaults from generation_config.json (null where it does not set them) and the EOS ids.</summary>
+public sealed record GenerationDefaults
+{
+    public int? BosTokenId { get; init; }
+
+    public IReadOnlyList<int> EosTokenIds { get; init; } = Array.Empty<int>();
+
+    public bool? DoSample { get; init; }
+
+    public double? Temperature { get; init; }
+
+    public int? TopK { get; init; }
+
+    public double? TopP { get; init; }
+
+    public double? RepetitionPenalty { get; init; }
+
+    public int? MaxNewTokens { get; init; }
+}
