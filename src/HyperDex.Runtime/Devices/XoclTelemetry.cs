@@ -34,7 +34,7 @@ public sealed record XoclTelemetry(
         string? uuid = user is null ? null : SysfsFiles.ReadText(Path.Combine(user.Directory, "xclbinuuid"));
         return new XoclTelemetry(
             string.IsNullOrEmpty(shell) ? null : shell,
-            string.IsNullOrEmpty(uuid) ? null : uuid,
+            uuid is null || uuid.All(c => c is '0' or '-') ? null : uuid, // all zeros: no xclbin
             temperature is > 0 ? temperature : null, // XRT treats 0 as "sensor not present"
             microwatts is >= 0 ? microwatts / 1e6 : null,
             PowerCapOf(powerLevel),
@@ -62,9 +62,14 @@ public sealed record XoclTelemetry(
         string? memstat = SysfsFiles.ReadText(Path.Combine(userDirectory, "memstat_raw"));
         string[] usage = memstat?.Split('\n', StringSplitOptions.RemoveEmptyEntries) ?? [];
 
-        if (topology is null || topology.Length < 4)
+        if (topology is null)
         {
             return (null, memstat is null ? null : usage.Sum(line => FirstNumber(line) ?? 0));
+        }
+
+        if (topology.Length < 4)
+        {
+            return (0, memstat is null ? null : 0); // empty node: no xclbin, so no device memory is mapped
         }
 
         int count = BinaryPrimitives.ReadInt32LittleEndian(topology);
