@@ -30,9 +30,9 @@ public class PciAddressTests
     [Fact]
     public void FunctionsOfOneCardShareTheSlotKeyAndSortByAddress()
     {
-        PciAddress.TryParse("0000:65:00.0", out var management);
-        PciAddress.TryParse("0000:65:00.1", out var user);
-        PciAddress.TryParse("0000:b3:00.0", out var other);
+        Assert.True(PciAddress.TryParse("0000:65:00.0", out var management));
+        Assert.True(PciAddress.TryParse("0000:65:00.1", out var user));
+        Assert.True(PciAddress.TryParse("0000:b3:00.0", out var other));
         Assert.Equal(management.SlotKey, user.SlotKey);
         Assert.NotEqual(management.SlotKey, other.SlotKey);
         Assert.True(management < user && user < other);
