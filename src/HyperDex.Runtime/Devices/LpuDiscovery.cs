@@ -58,7 +58,7 @@ public static class LpuDiscovery
                 devices.Count,
                 user?.Address.ToString(),
                 management?.Address.ToString(),
-                AlveoBoards.NameOf(primary.DeviceId),
+                NameOf(user, management),
                 primary.VendorId,
                 primary.DeviceId,
                 primary.SubsystemVendorId,
@@ -69,11 +69,11 @@ public static class LpuDiscovery
                 management?.Driver,
                 status,
                 reason,
-                primary.NumaNode ?? (user ?? primary).NumaNode,
-                primary.LinkSpeed,
-                primary.MaxLinkSpeed,
-                primary.LinkWidth,
-                primary.MaxLinkWidth,
+                primary.NumaNode ?? management?.NumaNode,
+                primary.LinkSpeed ?? management?.LinkSpeed,
+                primary.MaxLinkSpeed ?? management?.MaxLinkSpeed,
+                primary.LinkWidth ?? management?.LinkWidth,
+                primary.MaxLinkWidth ?? management?.MaxLinkWidth,
                 primary.BarSizes,
                 telemetry.MemoryTotalBytes,
                 telemetry.MemoryUsedBytes,
@@ -86,6 +86,12 @@ public static class LpuDiscovery
 
         return devices;
     }
+
+    /// <summary>The board of either function's id (one may be unreadable), else "Xilinx device 0x…" of the user id.</summary>
+    private static string NameOf(PciFunction? user, PciFunction? management) =>
+        AlveoBoards.Lookup(user?.DeviceId)?.Name
+        ?? AlveoBoards.Lookup(management?.DeviceId)?.Name
+        ?? AlveoBoards.NameOf(user?.DeviceId ?? management?.DeviceId);
 
     /// <summary>The driver decides when it is bound; otherwise the id table, otherwise function 0 is management.</summary>
     internal static PciFunctionRole RoleOf(PciFunction function) => function.Driver switch

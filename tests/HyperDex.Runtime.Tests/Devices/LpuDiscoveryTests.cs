@@ -147,7 +147,8 @@ public class LpuDiscoveryTests
             Assert.Null(card.TemperatureC);
             Assert.Null(card.DeviceId);
             Assert.Null(card.MemoryUsedBytes);
-            Assert.Equal("Xilinx device", card.Name);
+            Assert.Equal("Alveo U55C", card.Name); // named from the management function's id instead
+            Assert.Null(card.DeviceId);
             Assert.Equal(16L << 30, card.MemoryTotalBytes);
             Assert.Equal("0000:65:00.1", card.Bdf); // the xocl link still says which side it is
         }
