@@ -92,6 +92,14 @@ Describe 'Get-LpuDevice on sysfs fixtures' {
         (Get-LpuDevice | Get-LpuDevice).Index | Should -Be @(0, 1)
     }
 
+    It 'says with -Verbose where it looked and what it found per card' {
+        Use-Sysfs 'no-driver'
+        $messages = @(Get-LpuDevice -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }) -join "`n"
+        $messages | Should -Match '1 Xilinx card'
+        $messages | Should -Match ([regex]::Escape("No XRT at $noXrt"))
+        $messages | Should -Match '0000:3b:00: NoDriver'
+    }
+
     It 'lists a card without driver as NoDriver' {
         Use-Sysfs 'no-driver'
         $device = Get-LpuDevice

@@ -40,11 +40,12 @@ public static class LpuDiscovery
         }
 
         XrtInstallation? xrt = XrtInstallation.Locate(options.XrtRoot);
-        (XrtLibrary? library, LpuStatus? libraryStatus, string? libraryReason) = LoadLibrary(xrt, options.XrtRoot);
-        if (libraryReason is not null)
-        {
-            reporter.Verbose(libraryReason);
-        }
+        reporter.Verbose(xrt is null
+            ? $"No XRT at {options.XrtRoot}."
+            : $"XRT {xrt.Version ?? "(unknown version)"} at {xrt.Root}, C API library: {xrt.CoreUtilPath ?? "none"}.");
+
+        // Loaded only when a card has its user driver bound: loading XRT starts its threads and logging.
+        var library = new Lazy<(XrtLibrary? Library, LpuStatus? Status, string? Reason)>(() => LoadLibrary(xrt, options.XrtRoot));
 
         var devices = new List<LpuDeviceInfo>(cards.Count);
         foreach (var card in cards)
@@ -52,7 +53,8 @@ public static class LpuDiscovery
             PciFunction? management = card.FirstOrDefault(f => RoleOf(f) == PciFunctionRole.Management);
             PciFunction? user = card.FirstOrDefault(f => RoleOf(f) == PciFunctionRole.User);
             XoclTelemetry telemetry = XoclTelemetry.Read(user, management);
-            (LpuStatus status, string? reason, string? uuid) = Judge(user, management, library, libraryStatus, libraryReason);
+            (LpuStatus status, string? reason, string? uuid) = Judge(user, management, library);
+            reporter.Verbose($"{card.Key}: {status}{(reason is null ? string.Empty : " (" + reason + ")")}.");
             PciFunction primary = user ?? management!;
             devices.Add(new LpuDeviceInfo(
                 devices.Count,
@@ -103,7 +105,7 @@ public static class LpuDiscovery
     };
 
     private static (LpuStatus Status, string? Reason, string? XclbinUuid) Judge(PciFunction? user, PciFunction? management,
-        XrtLibrary? library, LpuStatus? libraryStatus, string? libraryReason)
+        Lazy<(XrtLibrary? Library, LpuStatus? Status, string? Reason)> xrt)
     {
         if (user is null)
         {
@@ -122,9 +124,10 @@ public static class LpuDiscovery
             return (LpuStatus.Error, $"{user.Address} is bound to '{user.Driver}', not xocl", null);
         }
 
+        (XrtLibrary? library, LpuStatus? status, string? reason) = xrt.Value;
         if (library is null)
         {
-            return (libraryStatus!.Value, libraryReason, null);
+            return (status!.Value, reason, null);
         }
 
         XrtProbe probe = library.Probe(user.Address.ToString());

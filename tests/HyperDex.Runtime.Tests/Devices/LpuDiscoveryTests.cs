@@ -159,7 +159,7 @@ public class LpuDiscoveryTests
     }
 
     [Fact]
-    public void ManagementOnlyCardWithoutXrtStillListsAndXrtWithoutLibraryIsMissing()
+    public void XrtWithoutItsLibraryIsMissingButItsVersionIsReported()
     {
         string xrt = Path.Combine(Path.GetTempPath(), "hdx-xrt-nolib-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(xrt);
