@@ -1,0 +1,31 @@
+namespace HyperDex.Runtime.Devices;
+
+/// <summary>One LPU card: both PCI functions merged, with XRT's verdict and the driver's telemetry.</summary>
+public sealed record LpuDeviceInfo(
+    int Index,
+    string? Bdf,
+    string? ManagementBdf,
+    string Name,
+    int VendorId,
+    int? DeviceId,
+    int? SubsystemVendorId,
+    int? SubsystemDeviceId,
+    int? ClassCode,
+    string? Shell,
+    string? Driver,
+    string? ManagementDriver,
+    LpuStatus Status,
+    string? StatusReason,
+    int? NumaNode,
+    string? LinkSpeed,
+    string? MaxLinkSpeed,
+    int? LinkWidth,
+    int? MaxLinkWidth,
+    IReadOnlyList<long> BarSizes,
+    long? MemoryTotalBytes,
+    long? MemoryUsedBytes,
+    double? TemperatureC,
+    double? PowerW,
+    double? PowerCapW,
+    string? XclbinUuid,
+    string? XrtVersion);
