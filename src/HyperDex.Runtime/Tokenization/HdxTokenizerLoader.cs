@@ -18,7 +18,7 @@ public static class HdxTokenizerLoader
     public static string ResolveFolder(string folder)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
-        string full = Path.GetFullPath(folder);
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
         if (!Directory.Exists(full))
         {
             throw new HdxException("TokenizerFolderNotFound", HdxErrorKind.NotFound,
