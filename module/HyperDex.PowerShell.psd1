@@ -9,7 +9,10 @@
     CompatiblePSEditions   = @('Core')
     PowerShellVersion      = '7.4'
     FormatsToProcess       = @('HyperDex.PowerShell.Format.ps1xml')
-    CmdletsToExport        = @()
+    CmdletsToExport        = @(
+        'ConvertFrom-HdxTokenId'
+        'ConvertTo-HdxTokenId'
+    )
     FunctionsToExport      = @()
     VariablesToExport      = @()
     AliasesToExport        = @()

@@ -124,6 +124,10 @@ public class LoaderTests
         Assert.Equal("TokenizerFileInvalid", Assert.Throws<HdxException>(() => HdxTokenizerLoader.Load(folder.Path)).ErrorId);
         folder.Write("tokenizer.json", "{}");
         Assert.Equal("TokenizerFileInvalid", Assert.Throws<HdxException>(() => HdxTokenizerLoader.Load(folder.Path)).ErrorId);
+        var inconsistent = MinimalByteLevelTokenizer.Build();
+        inconsistent["model"]!["merges"] = new JsonArray("Ġ zz");
+        folder.Write("tokenizer.json", inconsistent.ToJsonString());
+        Assert.Equal("TokenizerFileInvalid", Assert.Throws<HdxException>(() => HdxTokenizerLoader.Load(folder.Path)).ErrorId);
     }
 
     [SkippableFact]
