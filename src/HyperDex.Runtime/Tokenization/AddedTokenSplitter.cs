@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Frozen;
 
 namespace HyperDex.Runtime.Tokenization;
@@ -9,6 +10,7 @@ namespace HyperDex.Runtime.Tokenization;
 internal sealed class AddedTokenSplitter
 {
     private readonly FrozenDictionary<char, AddedToken[]> _byFirstChar;
+    private readonly SearchValues<char> _firstChars;
 
     public AddedTokenSplitter(IEnumerable<AddedToken> tokens)
     {
@@ -16,6 +18,7 @@ internal sealed class AddedTokenSplitter
             .Where(t => t.Content.Length > 0)
             .GroupBy(t => t.Content[0])
             .ToFrozenDictionary(g => g.Key, g => g.OrderByDescending(t => t.Content.Length).ToArray());
+        _firstChars = SearchValues.Create(_byFirstChar.Keys.ToArray());
     }
 
     /// <summary>Calls <paramref name="onText"/> for each plain segment and <paramref name="onToken"/> for each match, in order.</summary>
@@ -29,13 +32,9 @@ internal sealed class AddedTokenSplitter
 
         int segmentStart = 0;
         var span = text.AsSpan();
-        for (int i = 0; i < text.Length; i++)
+        for (int i = span.IndexOfAny(_firstChars); i >= 0 && i < text.Length; i = NextCandidate(span, i + 1))
         {
-            if (!_byFirstChar.TryGetValue(text[i], out var candidates))
-            {
-                continue;
-            }
-
+            var candidates = _byFirstChar[text[i]];
             foreach (var token in candidates)
             {
                 if (span[i..].StartsWith(token.Content, StringComparison.Ordinal))
@@ -57,5 +56,11 @@ internal sealed class AddedTokenSplitter
         {
             onText(segmentStart == 0 ? text : text[segmentStart..]);
         }
+    }
+
+    private int NextCandidate(ReadOnlySpan<char> text, int from)
+    {
+        int next = from < text.Length ? text[from..].IndexOfAny(_firstChars) : -1;
+        return next < 0 ? -1 : from + next;
     }
 }
