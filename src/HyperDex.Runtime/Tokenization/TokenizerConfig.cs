@@ -27,6 +27,11 @@ internal sealed class TokenizerConfig
 
     public string? UnknownToken { get; private init; }
 
+    /// <summary>transformers' Llama "legacy" flag (null when the config does not say).</summary>
+    public bool? Legacy { get; private init; }
+
+    public bool? AddPrefixSpace { get; private init; }
+
     /// <summary>Whether add_bos_token/add_eos_token decide the template (transformers' Llama and Gemma classes).</summary>
     public bool OverridesTemplate => TokenizerClass is not null && BosEosClasses.Contains(TokenizerClass)
         && (AddBosToken is not null || AddEosToken is not null);
@@ -40,6 +45,8 @@ internal sealed class TokenizerConfig
         BosToken = BosToken ?? bosToken,
         EosToken = EosToken ?? eosToken,
         UnknownToken = UnknownToken,
+        Legacy = Legacy,
+        AddPrefixSpace = AddPrefixSpace,
     };
 
     public static TokenizerConfig Read(string folder)
@@ -56,6 +63,8 @@ internal sealed class TokenizerConfig
             BosToken = TokenText(c, "bos_token") ?? TokenText(m, "bos_token"),
             EosToken = TokenText(c, "eos_token") ?? TokenText(m, "eos_token"),
             UnknownToken = TokenText(c, "unk_token") ?? TokenText(m, "unk_token"),
+            Legacy = Bool(c, "legacy"),
+            AddPrefixSpace = Bool(c, "add_prefix_space"),
         };
     }
 
