@@ -21,12 +21,15 @@ internal sealed class AddedTokenSplitter
         _firstChars = SearchValues.Create(_byFirstChar.Keys.ToArray());
     }
 
-    /// <summary>Calls <paramref name="onText"/> for each plain segment and <paramref name="onToken"/> for each match, in order.</summary>
-    public void Split(string text, Action<string> onText, Action<AddedToken> onToken)
+    /// <summary>
+    /// Calls <paramref name="onText"/> for each plain segment (with its offset in the text) and
+    /// <paramref name="onToken"/> for each match, in order.
+    /// </summary>
+    public void Split(string text, Action<string, int> onText, Action<AddedToken> onToken)
     {
         if (_byFirstChar.Count == 0)
         {
-            onText(text);
+            onText(text, 0);
             return;
         }
 
@@ -41,7 +44,7 @@ internal sealed class AddedTokenSplitter
                 {
                     if (i > segmentStart)
                     {
-                        onText(text[segmentStart..i]);
+                        onText(text[segmentStart..i], segmentStart);
                     }
 
                     onToken(token);
@@ -54,7 +57,7 @@ internal sealed class AddedTokenSplitter
 
         if (segmentStart < text.Length)
         {
-            onText(segmentStart == 0 ? text : text[segmentStart..]);
+            onText(segmentStart == 0 ? text : text[segmentStart..], segmentStart);
         }
     }
 

@@ -6,7 +6,7 @@ namespace HyperDex.Runtime.Tokenization;
 /// <summary>
 /// Reads a SentencePiece BPE tokenizer.model (protobuf ModelProto) into the same exact BPE recipe as a converted
 /// tokenizer.json: merges derived from piece scores the way HF's SentencePieceExtractor does, control and unknown
-/// pieces as special tokens, user-defined pieces as added tokens, the dummy prefix and spaces as ▁.
+/// pieces as special tokens, user-defined pieces as added tokens, the dummy prefix and spaces as ▁ (legacy or not).
 /// </summary>
 internal static class SentencePieceModelReader
 {
@@ -50,23 +50,22 @@ internal static class SentencePieceModelReader
             }
         }
 
-        // As transformers' LlamaConverter builds the fast tokenizer AutoTokenizer uses (legacy mode): Prepend("▁")
-        // when the model adds a dummy prefix, then spaces as "▁". It ignores remove_extra_whitespaces, and so do we.
+        // As transformers' LlamaConverter builds the fast tokenizer AutoTokenizer uses. Legacy mode: Prepend("▁") when
+        // the model adds a dummy prefix, then spaces as "▁". With legacy=false: a Metaspace pre-tokenizer that adds the
+        // prefix only at the start of the text. remove_extra_whitespaces is ignored there, and so here.
         var tokenizerConfig = TokenizerConfig.Read(folder);
-        if (tokenizerConfig.Legacy == false)
-        {
-            throw TokenizerJsonReader.Unsupported(Path.Combine(folder, "tokenizer_config.json"), "legacy=false",
-                "the non-legacy SentencePiece handling (no dummy prefix after special tokens) is not supported");
-        }
-
         bool dummyPrefix = model.AddDummyPrefix && tokenizerConfig.AddPrefixSpace != false;
+        bool legacy = tokenizerConfig.Legacy != false;
         var steps = new List<Func<string, string>>();
-        if (dummyPrefix)
+        if (legacy)
         {
-            steps.Add(TextNormalizer.Prepend("\u2581"));
-        }
+            if (dummyPrefix)
+            {
+                steps.Add(TextNormalizer.Prepend("\u2581"));
+            }
 
-        steps.Add(TextNormalizer.Replace(" ", "\u2581"));
+            steps.Add(TextNormalizer.Replace(" ", "\u2581"));
+        }
 
         string? PieceAt(int id) => id >= 0 && id < model.Pieces.Count ? model.Pieces[id].Piece : null;
         var config = tokenizerConfig.WithDefaults(PieceAt(model.BosId), PieceAt(model.EosId));
@@ -81,6 +80,7 @@ internal static class SentencePieceModelReader
             Merges = Merges(model.Pieces, vocab),
             AddedTokens = added,
             Normalizer = TextNormalizer.Of(steps),
+            Metaspace = legacy ? null : dummyPrefix ? MetaspacePrepend.First : MetaspacePrepend.Never,
             SplitPatterns = [],
             ByteFallback = model.ByteFallback,
             UnknownToken = PieceAt(model.UnkId),

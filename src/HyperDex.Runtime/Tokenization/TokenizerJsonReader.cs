@@ -43,7 +43,7 @@ internal static class TokenizerJsonReader
         var added = ReadAddedTokens(root, path);
 
         var normalizer = TextNormalizer.Of(NormalizerSteps(Property(root, "normalizer"), path, "normalizer"));
-        var (byteLevel, patterns) = ReadPreTokenizer(Property(root, "pre_tokenizer"), path);
+        var (byteLevel, patterns, metaspace) = ReadPreTokenizer(Property(root, "pre_tokenizer"), path);
         var (decoderByteLevel, strip) = ReadDecoder(Property(root, "decoder"), path);
         bool byteFallback = Flag(model, "byte_fallback");
         bool ignoreMerges = Flag(model, "ignore_merges");
@@ -87,6 +87,7 @@ internal static class TokenizerJsonReader
             Normalizer = normalizer,
             SplitPatterns = patterns,
             IgnoreMerges = ignoreMerges,
+            Metaspace = metaspace,
             ByteFallback = byteFallback,
             UnknownToken = Text(model, "unk_token"),
             FuseUnknown = Flag(model, "fuse_unk"),
@@ -243,12 +244,17 @@ internal static class TokenizerJsonReader
         };
     }
 
-    private static (bool ByteLevel, List<string> Patterns) ReadPreTokenizer(JsonElement? preTokenizer, string path)
+    private static (bool ByteLevel, List<string> Patterns, MetaspacePrepend? Metaspace) ReadPreTokenizer(JsonElement? preTokenizer, string path)
     {
         var patterns = new List<string>();
         if (preTokenizer is not { ValueKind: JsonValueKind.Object } p)
         {
-            return (false, patterns);
+            return (false, patterns, null);
+        }
+
+        if (Text(p, "type") == "Metaspace")
+        {
+            return (false, patterns, ReadMetaspace(p, path));
         }
 
         bool byteLevel = false;
@@ -299,7 +305,30 @@ internal static class TokenizerJsonReader
             throw Unsupported(path, "pre_tokenizer(Split)", "a Split pre-tokenizer without ByteLevel is not supported");
         }
 
-        return (byteLevel, patterns);
+        return (byteLevel, patterns, null);
+    }
+
+    /// <summary>Metaspace with '▁' and split=false, as transformers writes for Llama/Mistral with legacy=false.</summary>
+    private static MetaspacePrepend ReadMetaspace(JsonElement metaspace, string path)
+    {
+        if (Text(metaspace, "replacement") != "\u2581")
+        {
+            throw Unsupported(path, "pre_tokenizer(Metaspace).replacement", "only the replacement '\u2581' is supported");
+        }
+
+        if (!metaspace.TryGetProperty("split", out var split) || split.ValueKind != JsonValueKind.False)
+        {
+            throw Unsupported(path, "pre_tokenizer(Metaspace).split", "only Metaspace with split=false is supported");
+        }
+
+        string scheme = Text(metaspace, "prepend_scheme") ?? (Flag(metaspace, "add_prefix_space") ? "always" : "never");
+        return scheme switch
+        {
+            "always" => MetaspacePrepend.Always,
+            "first" => MetaspacePrepend.First,
+            "never" => MetaspacePrepend.Never,
+            _ => throw Unsupported(path, $"pre_tokenizer(Metaspace).prepend_scheme={scheme}", "unknown prepend scheme"),
+        };
     }
 
     /// <summary>ByteLevel, or SentencePiece's Sequence[Replace(▁→' '), ByteFallback, Fuse, Strip(' ', n, 0)?].</summary>
