@@ -5,7 +5,8 @@ namespace HyperDex.Runtime.Tokenization;
 
 /// <summary>
 /// Splits raw text around added tokens the way HF does before normalization: leftmost-longest match over all added
-/// tokens (special or not); the text between matches is normalized and encoded on its own.
+/// tokens (special or not), widened over whitespace for lstrip/rstrip tokens; the text between matches is
+/// normalized and encoded on its own.
 /// </summary>
 internal sealed class AddedTokenSplitter
 {
@@ -42,14 +43,26 @@ internal sealed class AddedTokenSplitter
             {
                 if (span[i..].StartsWith(token.Content, StringComparison.Ordinal))
                 {
-                    if (i > segmentStart)
+                    int start = i;
+                    int end = i + token.Content.Length;
+                    while (token.LStrip && start > segmentStart && char.IsWhiteSpace(text[start - 1]))
                     {
-                        onText(text[segmentStart..i], segmentStart);
+                        start--;
+                    }
+
+                    while (token.RStrip && end < text.Length && char.IsWhiteSpace(text[end]))
+                    {
+                        end++;
+                    }
+
+                    if (start > segmentStart)
+                    {
+                        onText(text[segmentStart..start], segmentStart);
                     }
 
                     onToken(token);
-                    i += token.Content.Length - 1;
-                    segmentStart = i + 1;
+                    segmentStart = end;
+                    i = end - 1;
                     break;
                 }
             }

@@ -10,8 +10,11 @@ internal enum TokenizerRecipe
     SentencePieceBpe,
 }
 
-/// <summary>A token matched in raw text before normalization (HF "added tokens"), special or not.</summary>
-internal sealed record AddedToken(int Id, string Content, bool Special);
+/// <summary>
+/// A token matched in raw text before normalization (HF "added tokens"), special or not. LStrip/RStrip: the match
+/// also takes the whitespace before/after it (Phi-3's chat tokens).
+/// </summary>
+internal sealed record AddedToken(int Id, string Content, bool Special, bool LStrip = false, bool RStrip = false);
 
 /// <summary>When HF's Metaspace pre-tokenizer (split=false) puts '▁' in front of a segment.</summary>
 internal enum MetaspacePrepend

@@ -40,7 +40,7 @@ internal static class TokenizerJsonReader
 
         var vocab = ReadVocab(Required(model, "vocab", path), path);
         var merges = ReadMerges(Required(model, "merges", path), path);
-        var added = ReadAddedTokens(root, path);
+        var added = ReadAddedTokens(root, path, out bool anyNormalized);
 
         var normalizer = TextNormalizer.Of(NormalizerSteps(Property(root, "normalizer"), path, "normalizer"));
         var (byteLevel, patterns, metaspace) = ReadPreTokenizer(Property(root, "pre_tokenizer"), path);
@@ -63,7 +63,7 @@ internal static class TokenizerJsonReader
             throw Unsupported(path, "model.ignore_merges", "ignore_merges is supported for byte-level vocabularies only");
         }
 
-        if (!normalizer.IsIdentity && added.Any(t => NormalizedFlag(root, t.Id)))
+        if (!normalizer.IsIdentity && anyNormalized)
         {
             throw Unsupported(path, "added_tokens.normalized",
                 "added tokens matched after normalization are not supported together with a normalizer");
@@ -194,9 +194,10 @@ internal static class TokenizerJsonReader
         return result;
     }
 
-    private static List<AddedToken> ReadAddedTokens(JsonElement root, string path)
+    private static List<AddedToken> ReadAddedTokens(JsonElement root, string path, out bool anyNormalized)
     {
         var result = new List<AddedToken>();
+        anyNormalized = false;
         if (Property(root, "added_tokens") is not { ValueKind: JsonValueKind.Array } tokens)
         {
             return result;
@@ -205,22 +206,18 @@ internal static class TokenizerJsonReader
         foreach (var token in tokens.EnumerateArray())
         {
             string content = Text(token, "content") ?? throw Invalid(path, "an added token has no content");
-            foreach (string flag in new[] { "lstrip", "rstrip", "single_word" })
+            if (Flag(token, "single_word"))
             {
-                if (Flag(token, flag))
-                {
-                    throw Unsupported(path, $"added_tokens.{flag}", $"the added token '{content}' uses {flag}");
-                }
+                throw Unsupported(path, "added_tokens.single_word", $"the added token '{content}' uses single_word");
             }
 
-            result.Add(new AddedToken(Required(token, "id", path).GetInt32(), content, Flag(token, "special")));
+            anyNormalized |= Flag(token, "normalized");
+            result.Add(new AddedToken(Required(token, "id", path).GetInt32(), content, Flag(token, "special"),
+                Flag(token, "lstrip"), Flag(token, "rstrip")));
         }
 
         return result;
     }
-
-    private static bool NormalizedFlag(JsonElement root, int id) =>
-        root.GetProperty("added_tokens").EnumerateArray().Any(t => t.GetProperty("id").GetInt32() == id && Flag(t, "normalized"));
 
     private static Func<string, string>[] NormalizerSteps(JsonElement? normalizer, string path, string where)
     {
