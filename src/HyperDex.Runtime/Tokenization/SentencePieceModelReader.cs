@@ -69,6 +69,7 @@ internal static class SentencePieceModelReader
 
         string? PieceAt(int id) => id >= 0 && id < model.Pieces.Count ? model.Pieces[id].Piece : null;
         var config = tokenizerConfig.WithDefaults(PieceAt(model.BosId), PieceAt(model.EosId));
+        added = SlowTokenizerAddedTokens.Merge(added, folder, config);
         var ids = new TokenIds(vocab, added);
         var (prefix, suffix) = TokenizerJsonReader.Template(config, ids, addBosDefault: true);
 

@@ -81,6 +81,28 @@ public class StoriesTokenizerTests
         Assert.Equal("</s>Lily", nonLegacy.Decode(nonLegacy.Encode("</s>Lily", false)));
     }
 
+    [SkippableFact]
+    public void RegistersAddedTokensOfTheConfigAndOfAddedTokensJson()
+    {
+        string source = SharedData.Require("models/stories260K");
+        using var folder = new TempFolder();
+        File.Copy(Path.Combine(source, "tokenizer.model"), Path.Combine(folder.Path, "tokenizer.model"));
+        folder.Write("added_tokens.json", """{"<pad>": 512}""");
+        folder.Write("tokenizer_config.json", """
+            {"tokenizer_class": "LlamaTokenizer", "added_tokens_decoder": {
+              "513": {"content": "<|user|>", "lstrip": false, "normalized": false, "rstrip": true, "single_word": false, "special": true}}}
+            """);
+        var tokenizer = HdxTokenizerLoader.Load(folder.Path);
+        var plain = HdxTokenizerLoader.Load(source);
+
+        Assert.Equal(514, tokenizer.VocabSize);
+        Assert.True(tokenizer.IsSpecialToken(513));
+        Assert.False(tokenizer.IsSpecialToken(512));
+        int[] hi = plain.Encode("Hi", addSpecialTokens: false);
+        Assert.Equal(hi.Prepend(513).Append(512).Prepend(1).ToArray(), tokenizer.Encode("<|user|>  Hi<pad>"));
+        Assert.Equal("<|user|> Hi<pad>", tokenizer.Decode(tokenizer.Encode("<|user|>  Hi<pad>", addSpecialTokens: false)));
+    }
+
     [Fact]
     public void RefusesAFileThatIsNotASentencePieceModel()
     {
