@@ -9,7 +9,11 @@
     CompatiblePSEditions   = @('Core')
     PowerShellVersion      = '7.4'
     FormatsToProcess       = @('HyperDex.PowerShell.Format.ps1xml')
-    CmdletsToExport        = @('Get-LpuDevice')
+    CmdletsToExport        = @(
+        'ConvertFrom-HdxTokenId'
+        'ConvertTo-HdxTokenId'
+        'Get-LpuDevice'
+    )
     FunctionsToExport      = @()
     VariablesToExport      = @()
     AliasesToExport        = @()
