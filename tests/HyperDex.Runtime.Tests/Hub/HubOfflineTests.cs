@@ -1,0 +1,58 @@
+using HyperDex.Runtime.Diagnostics;
+using HyperDex.TestTools.Hub;
+using Xunit;
+
+namespace HyperDex.Runtime.Tests.Hub;
+
+public class HubOfflineTests
+{
+    [Fact]
+    public async Task OfflineModeUsesTheCacheWithoutAnyRequest()
+    {
+        var repo = HubTestRepo.Generated("test-org/cached", 20_000);
+        using var hub = new HubTestContext(repo);
+        var online = await hub.DownloadAsync("test-org/cached");
+        int requests = hub.Server.Requests.Count;
+
+        var offline = await hub.DownloadAsync("test-org/cached", offline: true);
+        var byCommit = await hub.DownloadAsync("test-org/cached", revision: repo.Commit, offline: true);
+
+        Assert.Equal(online.Path, offline.Path);
+        Assert.Equal(online.Files.Order(StringComparer.Ordinal), offline.Files.Order(StringComparer.Ordinal));
+        Assert.Equal(online.Path, byCommit.Path);
+        Assert.Equal(requests, hub.Server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task OfflineModeFailsClearlyWhenTheModelIsNotCached()
+    {
+        using var hub = new HubTestContext(HubTestRepo.Generated("test-org/cached", 20_000));
+
+        var error = await Assert.ThrowsAsync<HdxException>(() => hub.DownloadAsync("test-org/cached", offline: true));
+
+        Assert.Equal("HubOfflineCacheMiss", error.ErrorId);
+        Assert.Equal(HdxErrorKind.NotFound, error.Kind);
+        Assert.Empty(hub.Server.Requests);
+    }
+
+    [Fact]
+    public async Task OfflineModeRejectsASnapshotWhoseWeightsWereRemoved()
+    {
+        using var hub = new HubTestContext(HubTestRepo.Generated("test-org/cached", 20_000));
+        var snapshot = await hub.DownloadAsync("test-org/cached");
+        using (var client = new HyperDex.Runtime.Hub.HubClient(hub.Settings()))
+        {
+            Assert.Equal(20_000, client.RemoveWeights(snapshot));
+        }
+
+        Assert.False(File.Exists(Path.Combine(snapshot.Path, "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(snapshot.Path, "config.json")));
+        var error = await Assert.ThrowsAsync<HdxException>(() => hub.DownloadAsync("test-org/cached", offline: true));
+        Assert.Equal("HubOfflineCacheMiss", error.ErrorId);
+
+        // Online, the weights come back.
+        var again = await hub.DownloadAsync("test-org/cached");
+        Assert.Equal(20_000, again.DownloadedBytes);
+        Assert.True(File.Exists(Path.Combine(again.Path, "model.safetensors")));
+    }
+}
