@@ -167,9 +167,21 @@ public sealed class HubClient : IDisposable
         return new HubSnapshot(cache.Repo, revision, commit, cache.SnapshotFolder(commit), selected, 0);
     }
 
+    /// <summary>Fails before downloading when the blobs still missing (less what .incomplete files hold) cannot fit.</summary>
     private void CheckFreeSpace(HubCache cache, IReadOnlyList<HubFileEntry> missing)
     {
-        long needed = missing.Sum(f => Math.Max(f.Size, 0));
+        long needed = 0;
+        foreach (var file in missing)
+        {
+            string? etag = file.LfsSha256 ?? file.BlobId;
+            string? blob = etag is null ? null : cache.BlobPath(HubPaths.CheckEtag(etag, cache.Repo, file.Path));
+            if (blob is null || !File.Exists(blob))
+            {
+                var partial = blob is null ? null : new FileInfo(blob + ".incomplete");
+                needed += Math.Max(file.Size, 0) - (partial is { Exists: true } ? partial.Length : 0);
+            }
+        }
+
         Directory.CreateDirectory(cache.RepoFolder);
         long available = new DriveInfo(cache.RepoFolder).AvailableFreeSpace;
         if (available < needed)

@@ -20,6 +20,7 @@ internal sealed class HubDownloadProgress
     private readonly SortedSet<string> _inFlight = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private long _doneBytes;
+    private long _receivedBytes;
     private long _lastReport = long.MinValue;
 
     public HubDownloadProgress(IHdxReporter reporter, HubRepoId repo, long totalBytes)
@@ -29,12 +30,21 @@ internal sealed class HubDownloadProgress
         _totalBytes = Math.Max(totalBytes, 1);
     }
 
-    public long DownloadedBytes => Interlocked.Read(ref _doneBytes);
+    /// <summary>Bytes that came over the network in this call.</summary>
+    public long DownloadedBytes => Interlocked.Read(ref _receivedBytes);
 
+    /// <summary>Bytes now available without coming over the network (a reused blob, a resumed prefix; negative when discarded).</summary>
     public void Add(long bytes)
     {
         Interlocked.Add(ref _doneBytes, bytes);
         Report(force: false);
+    }
+
+    /// <summary>Bytes received from the server.</summary>
+    public void Received(long bytes)
+    {
+        Interlocked.Add(ref _receivedBytes, bytes);
+        Add(bytes);
     }
 
     public void Started(string file)
@@ -78,7 +88,7 @@ internal sealed class HubDownloadProgress
             _lastReport = now;
             long done = Interlocked.Read(ref _doneBytes);
             double seconds = _clock.Elapsed.TotalSeconds;
-            double rate = seconds > 0.2 ? done / seconds : 0;
+            double rate = seconds > 0.2 ? Interlocked.Read(ref _receivedBytes) / seconds : 0;
             int remaining = rate > 0 ? (int)Math.Min(int.MaxValue, (_totalBytes - done) / rate) : -1;
             string status = string.Create(CultureInfo.InvariantCulture,
                 $"{FormatBytes(done)} of {FormatBytes(_totalBytes)}{(rate > 0 ? $" at {FormatBytes((long)rate)}/s" : string.Empty)}");

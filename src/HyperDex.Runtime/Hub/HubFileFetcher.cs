@@ -175,7 +175,7 @@ internal sealed class HubFileFetcher(HubHttp http, HubCache cache, HubRepoInfo i
                 }
 
                 await WriteAsync(output, buffer.AsMemory(0, read), stall.Token).ConfigureAwait(false);
-                progress.Add(read);
+                progress.Received(read);
             }
         }
 

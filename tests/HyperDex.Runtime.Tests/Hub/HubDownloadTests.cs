@@ -104,6 +104,8 @@ public class HubDownloadTests
 
         Assert.Equal("bytes=750000-", Assert.Single(hub.Server.Requests, r => r.Cdn).Range);
         Assert.Equal(weights.Content, File.ReadAllBytes(Path.Combine(snapshot.Path, "model.safetensors")));
+        long smallFiles = repo.Files.Where(f => !f.Lfs).Sum(f => (long)f.Content.Length);
+        Assert.Equal(2_000_000 - 750_000 + smallFiles, snapshot.DownloadedBytes);
     }
 
     [Fact]
