@@ -18,6 +18,22 @@ internal sealed class HubCache
 
     public HubRepoId Repo { get; }
 
+    /// <summary>The model ids that have a folder in the cache (for tab completion); never throws.</summary>
+    public static IReadOnlyList<string> CachedModelIds(string cacheDirectory)
+    {
+        try
+        {
+            return Directory.EnumerateDirectories(cacheDirectory, "models--*")
+                .Select(d => Path.GetFileName(d)["models--".Length..].Replace("--", "/", StringComparison.Ordinal))
+                .Order(StringComparer.OrdinalIgnoreCase)
+                .ToList();
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
     public string RepoFolder { get; }
 
     private string LocksFolder { get; }

@@ -97,6 +97,13 @@ public sealed class HubClient : IDisposable
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Model ids with a folder in the cache of <paramref name="settings"/>, for tab completion; never throws.</summary>
+    public static IReadOnlyList<string> CachedModelIds(HubSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return HubCache.CachedModelIds(settings.CacheDirectory);
+    }
+
     /// <summary>-LowMemoryUsage: removes a snapshot's weight files and blobs once compiled; returns the bytes freed.</summary>
     public long RemoveWeights(HubSnapshot snapshot)
     {

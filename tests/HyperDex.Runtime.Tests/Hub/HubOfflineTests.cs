@@ -55,4 +55,15 @@ public class HubOfflineTests
         Assert.Equal(20_000, again.DownloadedBytes);
         Assert.True(File.Exists(Path.Combine(again.Path, "model.safetensors")));
     }
+
+    [Fact]
+    public async Task ListsTheCachedModelIdsForCompletion()
+    {
+        using var hub = new HubTestContext(HubTestRepo.Generated("test-org/one", 1_000), HubTestRepo.Generated("solo", 1_000));
+        await hub.DownloadAsync("test-org/one");
+        await hub.DownloadAsync("solo");
+
+        Assert.Equal(["solo", "test-org/one"], HyperDex.Runtime.Hub.HubClient.CachedModelIds(hub.Settings()));
+        Assert.Empty(HyperDex.Runtime.Hub.HubClient.CachedModelIds(new HyperDex.Runtime.Hub.HubSettings(hub.Server.Endpoint, "/nonexistent/cache")));
+    }
 }
