@@ -32,7 +32,18 @@ public sealed class HubClient : IDisposable
             return FromCacheOnly(cache, revision);
         }
 
-        var info = await GetRepoInfoAsync(repo, revision, cancellationToken).ConfigureAwait(false);
+        HubRepoInfo info;
+        try
+        {
+            info = await GetRepoInfoAsync(repo, revision, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HdxException error) when (error.ErrorId == "HubConnectionFailed" && TryFromCache(cache, revision) is { } cached)
+        {
+            // As snapshot_download does: the Hub is unreachable but the revision is cached, so use it and say so.
+            reporter.Warning($"Could not reach {_settings.Endpoint.Host} ({error.Message}); using the cached snapshot {cached.Commit} of {repo}@{revision}.");
+            return cached;
+        }
+
         var byPath = info.Files.ToDictionary(f => f.Path, StringComparer.Ordinal);
         var selected = HubFileSelection.Select(byPath.Keys, repo);
         cache.WriteRef(revision, info.Commit);
@@ -47,19 +58,10 @@ public sealed class HubClient : IDisposable
             CheckFreeSpace(cache, missing);
             var fetcher = new HubFileFetcher(_http, cache, info);
             var progress = new HubDownloadProgress(reporter, repo, missing.Sum(f => Math.Max(f.Size, 0)));
-            var etags = new Dictionary<string, string>(StringComparer.Ordinal);
+            IReadOnlyDictionary<string, string> etags;
             try
             {
-                await Parallel.ForEachAsync(missing,
-                    new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _settings.MaxParallelDownloads), CancellationToken = cancellationToken },
-                    async (file, token) =>
-                    {
-                        string etag = await fetcher.FetchAsync(file, progress, token).ConfigureAwait(false);
-                        lock (etags)
-                        {
-                            etags[file.Path] = etag;
-                        }
-                    }).ConfigureAwait(false);
+                etags = await FetchAllAsync(fetcher, missing, progress, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -75,6 +77,56 @@ public sealed class HubClient : IDisposable
         }
 
         return new HubSnapshot(repo, revision, info.Commit, cache.SnapshotFolder(info.Commit), selected, downloaded);
+    }
+
+    /// <summary>
+    /// Fetches a few files at a time. The first real failure cancels the others and is the one rethrown (not the
+    /// cancellations it caused); their cleanup has finished when this returns.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, string>> FetchAllAsync(HubFileFetcher fetcher, IReadOnlyList<HubFileEntry> files,
+        HubDownloadProgress progress, CancellationToken cancellationToken)
+    {
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var slots = new SemaphoreSlim(Math.Max(1, _settings.MaxParallelDownloads));
+        var etags = new Dictionary<string, string>(StringComparer.Ordinal);
+        Exception? firstFailure = null;
+        var tasks = files.Select(async file =>
+        {
+            try
+            {
+                await slots.WaitAsync(failed.Token).ConfigureAwait(false);
+                try
+                {
+                    string etag = await fetcher.FetchAsync(file, progress, failed.Token).ConfigureAwait(false);
+                    lock (etags)
+                    {
+                        etags[file.Path] = etag;
+                    }
+                }
+                finally
+                {
+                    slots.Release();
+                }
+            }
+            catch (OperationCanceledException) when (failed.IsCancellationRequested)
+            {
+                // Cancelled by the user or because another file failed: reported below.
+            }
+            catch (Exception error)
+            {
+                Interlocked.CompareExchange(ref firstFailure, error, null);
+                await failed.CancelAsync().ConfigureAwait(false);
+            }
+        }).ToList();
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+
+        if (firstFailure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(firstFailure).Throw();
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return etags;
     }
 
     /// <summary>Resolves a revision to its commit and lists the repository's files with sizes and hashes.</summary>
@@ -147,31 +199,32 @@ public sealed class HubClient : IDisposable
         }
     }
 
-    private static HubSnapshot FromCacheOnly(HubCache cache, string revision)
+    /// <summary>A cached snapshot of the revision with config and weights, or null.</summary>
+    private static HubSnapshot? TryFromCache(HubCache cache, string revision)
     {
         string? commit = cache.ResolveOffline(revision);
-        IReadOnlyList<string>? selected = null;
-        if (commit is not null)
+        if (commit is null)
         {
-            try
-            {
-                selected = HubFileSelection.Select(cache.SnapshotFiles(commit), cache.Repo);
-            }
-            catch (HdxException)
-            {
-                selected = null; // incomplete snapshot: reported below as a cache miss
-            }
+            return null;
         }
 
-        if (commit is null || selected is null)
+        try
         {
-            throw new HdxException("HubOfflineCacheMiss", HdxErrorKind.NotFound,
+            var selected = HubFileSelection.Select(cache.SnapshotFiles(commit), cache.Repo);
+            return new HubSnapshot(cache.Repo, revision, commit, cache.SnapshotFolder(commit), selected, 0);
+        }
+        catch (HdxException)
+        {
+            return null; // an incomplete snapshot (only some files, or weights removed by -LowMemoryUsage)
+        }
+    }
+
+    private static HubSnapshot FromCacheOnly(HubCache cache, string revision)
+    {
+        return TryFromCache(cache, revision) ?? throw new HdxException("HubOfflineCacheMiss", HdxErrorKind.NotFound,
                 $"Offline mode (-Offline or HF_HUB_OFFLINE) is on and '{cache.Repo}' at revision '{revision}' is not complete in the Hugging Face cache at '{cache.RepoFolder}'.",
                 cache.Repo.Value,
                 "Run the command once without -Offline (and with HF_HUB_OFFLINE unset) to download it, or point HF_HUB_CACHE at a cache that has it.");
-        }
-
-        return new HubSnapshot(cache.Repo, revision, commit, cache.SnapshotFolder(commit), selected, 0);
     }
 
     /// <summary>Fails before downloading when the blobs still missing (less what .incomplete files hold) cannot fit.</summary>

@@ -224,4 +224,19 @@ public class HubDownloadTests
         Assert.Contains(running, r => r.CurrentOperation == "model.safetensors");
         Assert.Equal("Downloading test-org/progress", records[0].Activity);
     }
+
+    [Fact]
+    public async Task TheFirstRealFailureIsReportedNotTheCancellationsItCauses()
+    {
+        var repo = HubTestRepo.Generated("test-org/two", 3_000_000).AddFile("tokenizer.model", new byte[400_000]);
+        using var hub = new HubTestContext(repo);
+        hub.Server.Faults.Corrupt("tokenizer.model");
+        hub.Server.Faults.ChunkDelay = TimeSpan.FromMilliseconds(2);
+
+        var error = await Assert.ThrowsAsync<HdxException>(() => hub.DownloadAsync("test-org/two"));
+
+        Assert.Equal("HubChecksumMismatch", error.ErrorId);
+        Assert.Contains("tokenizer.model", error.Message, StringComparison.Ordinal);
+        Assert.Empty(hub.PartialFiles());
+    }
 }

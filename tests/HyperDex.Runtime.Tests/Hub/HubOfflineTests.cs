@@ -66,4 +66,36 @@ public class HubOfflineTests
         Assert.Equal(["solo", "test-org/one"], HyperDex.Runtime.Hub.HubClient.CachedModelIds(hub.Settings()));
         Assert.Empty(HyperDex.Runtime.Hub.HubClient.CachedModelIds(new HyperDex.Runtime.Hub.HubSettings(hub.Server.Endpoint, "/nonexistent/cache")));
     }
+
+    [Fact]
+    public async Task AnUnreachableHubFallsBackToTheCachedRevisionWithAWarning()
+    {
+        var repo = HubTestRepo.Generated("test-org/cached", 20_000);
+        using var hub = new HubTestContext(repo);
+        var online = await hub.DownloadAsync("test-org/cached");
+        hub.Server.Faults.FailNext(1000);
+        var reporter = new WarningRecorder();
+
+        var fallback = await hub.DownloadAsync("test-org/cached", reporter: reporter);
+
+        Assert.Equal(online.Path, fallback.Path);
+        Assert.Contains(reporter.Warnings, w => w.Contains("using the cached snapshot " + repo.Commit, StringComparison.Ordinal));
+        var error = await Assert.ThrowsAsync<HdxException>(() => hub.DownloadAsync("test-org/cached", revision: "other-branch"));
+        Assert.Equal("HubConnectionFailed", error.ErrorId); // not cached: the network error stands
+    }
+
+    private sealed class WarningRecorder : HyperDex.Runtime.Diagnostics.IHdxReporter
+    {
+        public List<string> Warnings { get; } = [];
+
+        public void Progress(HdxProgress progress)
+        {
+        }
+
+        public void Verbose(string message)
+        {
+        }
+
+        public void Warning(string message) => Warnings.Add(message);
+    }
 }
