@@ -14,14 +14,15 @@ namespace HyperDex.PowerShell.Commands;
 /// the manifest. Reuses complete artifacts; builds only missing variants.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "HdxCompile", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
-    DefaultParameterSetName = PathSet)]
+    DefaultParameterSetName = ModelIdSet)]
 [OutputType(typeof(CompiledModel))]
 public sealed class InvokeHdxCompileCommand : HdxCmdlet
 {
     private const string PathSet = "Path";
     private const string ModelIdSet = "ModelId";
 
-    // By property name only, so that a plain string from the pipeline is a model id (Get-Item still binds FullName).
+    // By property name only, so that a plain string from the pipeline is a model id (Get-Item still binds FullName,
+    // and a positional argument is a path). ModelId must be the default set for the string to bind.
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName")]
     [ValidateNotNullOrEmpty]
