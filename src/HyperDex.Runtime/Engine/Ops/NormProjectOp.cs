@@ -43,7 +43,7 @@ internal sealed class NormProjectOp : BoundOp
         {
             for (int t = 0; t < step.Rows; t++)
             {
-                Activations.GateInPlace(gated.Activation, gated.Gate.Row(t), gated.Up.Row(t));
+                Activations.GateInPlace(gated.Activation, gated.Gate.Row(t), gated.Up.Row(t)[..gated.Gate.Width]);
             }
         }
     }
