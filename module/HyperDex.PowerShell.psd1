@@ -9,7 +9,7 @@
     CompatiblePSEditions   = @('Core')
     PowerShellVersion      = '7.4'
     FormatsToProcess       = @('HyperDex.PowerShell.Format.ps1xml')
-    CmdletsToExport        = @()
+    CmdletsToExport        = @('Start-HdxGeneration')
     FunctionsToExport      = @()
     VariablesToExport      = @()
     AliasesToExport        = @()

@@ -121,30 +121,6 @@ public sealed class GenerationTests : IClassFixture<StoriesModel>
         Assert.Equal(free, model.Engine.Blocks.FreeBlocks);
     }
 
-    [SkippableFact]
-    public void DecodeStepsDoNotAllocate()
-    {
-        using var model = LoadedModel.Load(_model.Path, 2);
-        var engine = model.Engine;
-        using var sequence = engine.CreateSequence(100);
-        var logits = new float[engine.VocabSize];
-        int[] step = [1];
-        engine.Forward(sequence, step, logits);
-        for (int i = 0; i < 5; i++)
-        {
-            engine.Forward(sequence, step, logits); // warm up every code path
-        }
-
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        for (int i = 0; i < 50; i++)
-        {
-            engine.Forward(sequence, step, logits);
-        }
-
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
-        Assert.True(allocated < 1024, $"50 decode steps allocated {allocated} bytes");
-    }
-
     private static List<int> Ids(LoadedModel model, SamplingOptions options, string prompt)
     {
         using var generation = model.Generate(prompt, options);
