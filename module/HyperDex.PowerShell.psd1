@@ -9,7 +9,11 @@
     CompatiblePSEditions   = @('Core')
     PowerShellVersion      = '7.4'
     FormatsToProcess       = @('HyperDex.PowerShell.Format.ps1xml')
-    CmdletsToExport        = @('Start-HdxGeneration')
+    CmdletsToExport        = @(
+        'ConvertFrom-HdxTokenId'
+        'ConvertTo-HdxTokenId'
+        'Start-HdxGeneration'
+    )
     FunctionsToExport      = @()
     VariablesToExport      = @()
     AliasesToExport        = @()

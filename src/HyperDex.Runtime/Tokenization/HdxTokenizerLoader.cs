@@ -18,7 +18,7 @@ public static class HdxTokenizerLoader
     public static string ResolveFolder(string folder)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
-        string full = Path.GetFullPath(folder);
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
         if (!Directory.Exists(full))
         {
             throw new HdxException("TokenizerFolderNotFound", HdxErrorKind.NotFound,
@@ -63,10 +63,19 @@ public static class HdxTokenizerLoader
     internal static IHdxTokenizer Create(string folder)
     {
         var definition = Read(folder);
-        IBpeModel model = definition.Recipe == TokenizerRecipe.ByteLevelBpe
-            ? new ByteLevelBpeModel(definition)
-            : new SentencePieceBpeModel(definition, definition.ByteFallback);
-        return new HdxTokenizer(definition, model);
+        try
+        {
+            IBpeModel model = definition.Recipe == TokenizerRecipe.ByteLevelBpe
+                ? new ByteLevelBpeModel(definition)
+                : new SentencePieceBpeModel(definition, definition.ByteFallback);
+            return new HdxTokenizer(definition, model);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or IndexOutOfRangeException)
+        {
+            // Microsoft.ML.Tokenizers rejects inconsistent data (a merge of a token missing from the vocabulary, ...).
+            throw new HdxException("TokenizerFileInvalid", HdxErrorKind.InvalidData,
+                $"'{definition.Source}' is not a consistent tokenizer: {e.Message}", definition.Source, innerException: e);
+        }
     }
 
     private static TokenizerDefinition Read(string folder)
