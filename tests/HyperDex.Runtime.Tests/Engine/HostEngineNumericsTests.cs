@@ -43,9 +43,10 @@ public sealed class HostEngineNumericsTests : IDisposable
     [Theory]
     [InlineData(HdxDtype.F16)]
     [InlineData(HdxDtype.BF16)]
-    public void HalfPrecisionWeightsAccumulateInFp32(HdxDtype dtype)
+    [InlineData(HdxDtype.Q8)]
+    public void ReducedPrecisionWeightsAccumulateInFp32(HdxDtype dtype)
     {
-        var checkpoint = HfCheckpoint.Random(seed: 3, tied: true);
+        var checkpoint = HfCheckpoint.Random(seed: 3, tied: true, intermediate: 128);
         string model = TestCompiledModel.Write(checkpoint, _temp.Sub("m"), dtype, numDevices: [1, 2]);
 
         // The reference runs on the same rounded weights (matrices only; norms stay fp32 as in the image).
@@ -54,7 +55,12 @@ public sealed class HostEngineNumericsTests : IDisposable
             var (data, shape) = checkpoint.Tensors[name];
             if (shape.Length == 2)
             {
-                checkpoint.Tensors[name] = (data.Select(v => dtype == HdxDtype.F16 ? (float)(Half)v : BitConverter.Int32BitsToSingle(TestCompiledModel.ToBFloat16(v) << 16)).ToArray(), shape);
+                checkpoint.Tensors[name] = (dtype switch
+                {
+                    HdxDtype.F16 => data.Select(v => (float)(Half)v).ToArray(),
+                    HdxDtype.BF16 => data.Select(v => BitConverter.Int32BitsToSingle(TestCompiledModel.ToBFloat16(v) << 16)).ToArray(),
+                    _ => TestCompiledModel.FromQ8(data),
+                }, shape);
             }
         }
 

@@ -112,6 +112,7 @@ public static class TestCompiledModel
                     HdxDtype.F32 => MemoryMarshal.AsBytes(data.AsSpan()).ToArray(),
                     HdxDtype.F16 => MemoryMarshal.AsBytes(data.Select(v => (Half)v).ToArray().AsSpan()).ToArray(),
                     HdxDtype.BF16 => MemoryMarshal.AsBytes(data.Select(ToBFloat16).ToArray().AsSpan()).ToArray(),
+                    HdxDtype.Q8 => ToQ8(data),
                     _ => throw new NotSupportedException(type.ToString()),
                 };
                 entries.Add(new ParamTensor { Name = name, Dtype = type, Shape = shape, Offset = stream.Position, Length = bytes.Length });
@@ -121,6 +122,47 @@ public static class TestCompiledModel
             CompiledJson.Write(CompiledLayout.ParamIndex(folder, n, d),
                 new ParamIndex { NumDevice = n, Device = d, TotalBytes = stream.Position, Tensors = entries });
         }
+    }
+
+    /// <summary>Q8 blocks as the contract defines them: per 32 values along a row, an fp32 scale (max |x| / 127) then 32 int8.</summary>
+    public static byte[] ToQ8(float[] data)
+    {
+        var bytes = new byte[data.Length / 32 * 36];
+        for (int block = 0; block < data.Length / 32; block++)
+        {
+            var values = data.AsSpan(block * 32, 32);
+            float max = 0;
+            foreach (float v in values)
+            {
+                max = Math.Max(max, Math.Abs(v));
+            }
+
+            float scale = max / 127;
+            BitConverter.TryWriteBytes(bytes.AsSpan(block * 36), scale);
+            for (int i = 0; i < 32; i++)
+            {
+                bytes[block * 36 + 4 + i] = (byte)(sbyte)(scale == 0 ? 0 : Math.Round(values[i] / scale));
+            }
+        }
+
+        return bytes;
+    }
+
+    /// <summary>What the engine should see for a Q8 tensor: the values rebuilt from the blocks.</summary>
+    public static float[] FromQ8(float[] data)
+    {
+        byte[] bytes = ToQ8(data);
+        var values = new float[data.Length];
+        for (int block = 0; block < data.Length / 32; block++)
+        {
+            float scale = BitConverter.ToSingle(bytes, block * 36);
+            for (int i = 0; i < 32; i++)
+            {
+                values[block * 32 + i] = (sbyte)bytes[block * 36 + 4 + i] * scale;
+            }
+        }
+
+        return values;
     }
 
     /// <summary>Round-to-nearest-even fp32 → bf16, as torch does.</summary>
