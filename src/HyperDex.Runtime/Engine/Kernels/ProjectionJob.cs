@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace HyperDex.Runtime.Engine.Kernels;
 
@@ -6,7 +8,8 @@ namespace HyperDex.Runtime.Engine.Kernels;
 /// y = x · Wᵀ (+ b) for every row of a step, over one or more weight matrices that share the input (q/k/v, gate/up).
 /// The output rows of all matrices form one index range split across the device's workers. Each worker widens a
 /// tile of weight rows to fp32 once and applies it to every input row, so prefill (many rows) reads each weight
-/// once per step: matrix-matrix work. Decode (one row) streams each weight row exactly once.
+/// once per step, and a register-tiled kernel (<see cref="DotKernels"/>) computes 4 rows × 4 tokens per pass: matrix-matrix
+/// work. Decode (one row) streams each weight row exactly once.
 /// </summary>
 internal sealed unsafe class ProjectionJob : ParallelJob
 {
@@ -46,10 +49,13 @@ internal sealed unsafe class ProjectionJob : ParallelJob
 
     public override void Execute(int start, int end, int worker)
     {
-        Span<nint> tile = stackalloc nint[TileRows];
+        nint* tile = stackalloc nint[TileRows];
+        float* results = stackalloc float[16];
         float[] scratch = _scratch[worker];
         int target = 0;
+        int inputWidth = Input.Width;
         fixed (float* scratchBase = scratch)
+        fixed (float* inputBase = Input.Data)
         {
             for (int r = start; r < end;)
             {
@@ -65,23 +71,40 @@ internal sealed unsafe class ProjectionJob : ParallelJob
                 for (int j = 0; j < count; j++)
                 {
                     var span = WeightRows.Get(t.Weight, local + j, new Span<float>(scratchBase + j * cols, cols));
-                    fixed (float* p = span)
-                    {
-                        tile[j] = (nint)p;
-                    }
+                    tile[j] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(span));
                 }
 
                 float[] output = t.Output.Data;
                 int width = t.Output.Width;
-                for (int row = 0; row < Rows; row++)
+                for (int row = 0; row < Rows;)
                 {
-                    ReadOnlySpan<float> x = Input.Row(FirstInputRow + row)[..cols];
-                    int outputBase = row * width + t.OutputOffset + local;
-                    for (int j = 0; j < count; j++)
+                    int tokens = Rows - row >= 4 ? 4 : 1;
+                    float* x = inputBase + (FirstInputRow + row) * (long)inputWidth;
+                    int j = 0;
+                    for (; j + 4 <= count; j += 4)
                     {
-                        float value = TensorPrimitives.Dot(x, new ReadOnlySpan<float>((float*)tile[j], cols));
-                        output[outputBase + j] = t.Bias is null ? value : value + t.Bias[local + j];
+                        DotKernels.Dot4((float**)(tile + j), x, inputWidth, tokens, cols, results);
+                        for (int k = 0; k < tokens; k++)
+                        {
+                            int outputBase = (row + k) * width + t.OutputOffset + local + j;
+                            for (int q = 0; q < 4; q++)
+                            {
+                                output[outputBase + q] = t.Bias is null ? results[k * 4 + q] : results[k * 4 + q] + t.Bias[local + j + q];
+                            }
+                        }
                     }
+
+                    for (; j < count; j++)
+                    {
+                        var weights = new ReadOnlySpan<float>((float*)tile[j], cols);
+                        for (int k = 0; k < tokens; k++)
+                        {
+                            float value = TensorPrimitives.Dot(new ReadOnlySpan<float>(x + k * (long)inputWidth, cols), weights);
+                            output[(row + k) * width + t.OutputOffset + local + j] = t.Bias is null ? value : value + t.Bias[local + j];
+                        }
+                    }
+
+                    row += tokens;
                 }
 
                 r += count;
