@@ -63,6 +63,13 @@ Describe 'Invoke-HdxCompile -ModelId' -Skip:$noStories {
         Get-PartialFile $env:HF_HOME | Should -BeNullOrEmpty
     }
 
+    It 'feeds the downloaded and compiled model to Start-HdxGeneration, which reproduces the reference text' {
+        # Start-HdxGeneration does not take NumDevice from the piped object (yet), so it is given on both sides.
+        $result = Invoke-HdxCompile -ModelId test-org/tiny -Dtype fp32 -NumDevice 2 | Start-HdxGeneration -MaxNewTokens 200 -NumDevice 2
+
+        $result.Text | Should -BeExactly ([IO.File]::ReadAllText((Join-Path $stories 'expected.txt')))
+    }
+
     It 'takes model ids from the pipeline, and still paths from Get-Item and by position' {
         $models = 'test-org/tiny' | Invoke-HdxCompile
 
