@@ -239,4 +239,76 @@ public class HubDownloadTests
         Assert.Contains("tokenizer.model", error.Message, StringComparison.Ordinal);
         Assert.Empty(hub.PartialFiles());
     }
+
+    [Fact]
+    public async Task AStalledTransferTimesOutRetriesAndKeepsItsBytesForTheNextRun()
+    {
+        var repo = HubTestRepo.Generated("test-org/stall", 200_000);
+        using var hub = new HubTestContext(repo);
+        hub.Server.Faults.ChunkDelay = TimeSpan.FromSeconds(3); // one 16 KiB chunk, then silence
+        var settings = new HyperDex.Runtime.Hub.HubSettings(hub.Server.Endpoint, hub.CacheDirectory)
+        {
+            MaxAttempts = 2,
+            RetryBaseDelay = TimeSpan.FromMilliseconds(10),
+            StallTimeout = TimeSpan.FromMilliseconds(400),
+        };
+
+        using (var client = new HyperDex.Runtime.Hub.HubClient(settings))
+        {
+            var error = await Assert.ThrowsAsync<HdxException>(() => client.DownloadModelAsync("test-org/stall", "main", NullReporter.Instance, CancellationToken.None));
+            Assert.Equal("HubConnectionFailed", error.ErrorId);
+        }
+
+        var weights = repo.Find("model.safetensors")!;
+        var partial = new FileInfo(Path.Combine(hub.RepoFolder("test-org/stall"), "blobs", weights.Sha256 + ".incomplete"));
+        Assert.True(partial.Exists);
+        Assert.Equal(2 * 16 * 1024, partial.Length); // the second attempt resumed after the first chunk
+        Assert.Equal(weights.Content[..(int)partial.Length], File.ReadAllBytes(partial.FullName));
+
+        hub.Server.Faults.ChunkDelay = TimeSpan.Zero;
+        var snapshot = await hub.DownloadAsync("test-org/stall");
+
+        Assert.Equal($"bytes={partial.Length}-", hub.Server.Requests.Last(r => r.Cdn).Range);
+        Assert.Equal(weights.Content, File.ReadAllBytes(Path.Combine(snapshot.Path, "model.safetensors")));
+    }
+
+    [Fact]
+    public async Task TwoClientsDownloadingTheSameModelShareTheBlobsSafely()
+    {
+        var repo = HubTestRepo.Generated("test-org/shared", 3_000_000);
+        using var hub = new HubTestContext(repo);
+        hub.Server.Faults.ChunkDelay = TimeSpan.FromMilliseconds(1);
+
+        var results = await Task.WhenAll(hub.DownloadAsync("test-org/shared"), hub.DownloadAsync("test-org/shared"));
+
+        Assert.Equal(results[0].Path, results[1].Path);
+        Assert.Equal(repo.Find("model.safetensors")!.Content, File.ReadAllBytes(Path.Combine(results[0].Path, "model.safetensors")));
+        Assert.Single(Directory.GetFiles(Path.Combine(hub.RepoFolder("test-org/shared"), "blobs")), f => new FileInfo(f).Length == 3_000_000);
+        Assert.Empty(hub.PartialFiles());
+    }
+
+    [Fact]
+    public async Task ReadsACacheLaidOutByPythonTools()
+    {
+        // What huggingface_hub leaves: blobs named by etag, relative symlinks in snapshots/<commit>, refs/main.
+        var repo = HubTestRepo.Generated("test-org/python", 10_000);
+        using var hub = new HubTestContext();
+        string folder = hub.RepoFolder("test-org/python");
+        string snapshot = Path.Combine(folder, "snapshots", repo.Commit);
+        Directory.CreateDirectory(Path.Combine(folder, "blobs"));
+        Directory.CreateDirectory(Path.Combine(folder, "refs"));
+        Directory.CreateDirectory(snapshot);
+        File.WriteAllText(Path.Combine(folder, "refs", "main"), repo.Commit);
+        foreach (var file in repo.Files)
+        {
+            File.WriteAllBytes(Path.Combine(folder, "blobs", file.Etag), file.Content);
+            File.CreateSymbolicLink(Path.Combine(snapshot, file.Path), Path.Combine("..", "..", "blobs", file.Etag));
+        }
+
+        var offline = await hub.DownloadAsync("test-org/python", offline: true);
+
+        Assert.Equal(snapshot, offline.Path);
+        Assert.Equal(["config.json", "model.safetensors", "tokenizer_config.json"], offline.Files.Order(StringComparer.Ordinal));
+        Assert.Empty(hub.Server.Requests);
+    }
 }
