@@ -122,6 +122,19 @@ public class HubErrorTests
         Assert.Equal("HubInvalidRevision", error.ErrorId);
     }
 
+    [Fact]
+    public async Task AModelLargerThanTheFreeSpaceFailsBeforeDownloading()
+    {
+        using var hub = new HubTestContext(HubTestRepo.Generated("test-org/huge", 10_000));
+        hub.Server.Faults.ListSizeAs("model.safetensors", 1L << 50); // 1 PiB
+
+        var error = await Assert.ThrowsAsync<HdxException>(() => hub.DownloadAsync("test-org/huge"));
+
+        Assert.Equal("HubDiskFull", error.ErrorId);
+        Assert.Contains("1024.0 TiB", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(hub.Server.Requests, r => r.Path.Contains("/resolve/", StringComparison.Ordinal));
+    }
+
     [SkippableFact]
     public void AFullDiskIsReportedAsSuch()
     {

@@ -7,6 +7,7 @@ public sealed class HubTestFaults
     private readonly Dictionary<string, int> _drops = new(StringComparer.Ordinal);
     private readonly HashSet<string> _corrupt = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (int Status, string? ErrorCode)> _repoStatus = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _listedSizes = new(StringComparer.Ordinal);
     private int _failNext;
 
     /// <summary>The next <paramref name="times"/> downloads of <paramref name="path"/> send half of their body, then reset the connection.</summary>
@@ -33,6 +34,23 @@ public sealed class HubTestFaults
         lock (_gate)
         {
             _repoStatus[repo] = (status, errorCode);
+        }
+    }
+
+    /// <summary>The API listing claims <paramref name="path"/> has <paramref name="size"/> bytes (a model too large for the disk).</summary>
+    public void ListSizeAs(string path, long size)
+    {
+        lock (_gate)
+        {
+            _listedSizes[path] = size;
+        }
+    }
+
+    internal long ListedSize(HubTestFile file)
+    {
+        lock (_gate)
+        {
+            return _listedSizes.TryGetValue(file.Path, out long size) ? size : file.Content.Length;
         }
     }
 

@@ -284,15 +284,15 @@ public sealed class HubTestServer : IDisposable
         await SendFileAsync(context, file, headers);
     }
 
-    private static byte[] RepoJson(HubTestRepo repo, string commit, bool blobs)
+    private byte[] RepoJson(HubTestRepo repo, string commit, bool blobs)
     {
         var siblings = repo.Files.OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => blobs
             ? new Dictionary<string, object?>
             {
                 ["rfilename"] = f.Path,
-                ["size"] = f.Content.Length,
+                ["size"] = Faults.ListedSize(f),
                 ["blobId"] = f.GitSha1,
-                ["lfs"] = f.Lfs ? new Dictionary<string, object> { ["sha256"] = f.Sha256, ["size"] = f.Content.Length, ["pointerSize"] = 134 } : null,
+                ["lfs"] = f.Lfs ? new Dictionary<string, object> { ["sha256"] = f.Sha256, ["size"] = Faults.ListedSize(f), ["pointerSize"] = 134 } : null,
             }
             : new Dictionary<string, object?> { ["rfilename"] = f.Path });
         return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object?>
