@@ -45,6 +45,13 @@ internal sealed class HubHttp : IDisposable
     {
         for (int hop = 0; ; hop++)
         {
+            if (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
+            {
+                throw new HdxException("HubInvalidResponse", HdxErrorKind.InvalidData,
+                    $"The Hub pointed a download at a '{uri.Scheme}:' address; only http and https are followed.", uri.Scheme,
+                    "Check HF_ENDPOINT: the server is not behaving like the Hugging Face Hub.");
+            }
+
             using var request = new HttpRequestMessage(method, uri);
             request.Headers.UserAgent.Add(UserAgent);
             request.Headers.AcceptEncoding.ParseAdd("identity");

@@ -122,6 +122,20 @@ public class HubErrorTests
         Assert.Equal("HubInvalidRevision", error.ErrorId);
     }
 
+    [Theory]
+    [InlineData("file:///etc/passwd")]
+    [InlineData("ftp://127.0.0.1/blob")]
+    public async Task ARedirectToAnythingButHttpIsRefused(string location)
+    {
+        using var hub = new HubTestContext(HubTestRepo.Generated("test-org/redirect", 10_000));
+        hub.Server.Faults.LfsLocation = location;
+
+        var error = await Assert.ThrowsAsync<HdxException>(() => hub.DownloadAsync("test-org/redirect"));
+
+        Assert.Equal("HubInvalidResponse", error.ErrorId);
+        Assert.Empty(hub.PartialFiles());
+    }
+
     [Fact]
     public async Task AModelLargerThanTheFreeSpaceFailsBeforeDownloading()
     {

@@ -276,7 +276,7 @@ public sealed class HubTestServer : IDisposable
         {
             headers["X-Linked-Etag"] = $"\"{file.Sha256}\"";
             headers["X-Linked-Size"] = file.Content.Length.ToString(CultureInfo.InvariantCulture);
-            headers["Location"] = new Uri(CdnBase, "cdn/" + file.Sha256).AbsoluteUri;
+            headers["Location"] = Faults.LfsLocation ?? new Uri(CdnBase, "cdn/" + file.Sha256).AbsoluteUri;
             await context.RespondAsync(302, headers, ReadOnlyMemory<byte>.Empty);
             return;
         }
