@@ -147,6 +147,24 @@ Describe 'Invoke-HdxCompile bad input' {
         { Invoke-HdxCompile -Path $model -OutputPath (Join-Path $file 'model') } | Should -Throw -ErrorId 'OutputNotWritable,*'
     }
 
+    It 'leaves nothing behind when stopped (Ctrl+C) during the compile' {
+        # ~70 MB of fp32 weights: hashing and converting take far longer than the poll below.
+        $big = New-TestModel 'big' @('--hidden', '512', '--heads', '8', '--kv-heads', '8', '--intermediate', '1536', '--layers', '4', '--vocab', '4000')
+        $parent = Split-Path $out
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$env:HDX_TEST_MODULE'; Invoke-HdxCompile -Path '$big' -OutputPath '$out'")
+            $async = $ps.BeginInvoke()
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not (Test-Path $parent) -and -not $async.IsCompleted -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 5 }
+            $async.IsCompleted | Should -BeFalse -Because 'the stop must land while the compile writes'
+            $ps.Stop()
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+        }
+        finally { $ps.Dispose() }
+        $parent | Should -Not -Exist
+    }
+
     It 'fails on a missing shard and leaves nothing behind' {
         $sharded = New-TestModel 'bad-sharded' @('--shards', '2')
         Remove-Item (Join-Path $sharded 'model-00002-of-00002.safetensors')

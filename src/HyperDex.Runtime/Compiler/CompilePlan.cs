@@ -95,7 +95,7 @@ public sealed class CompilePlan : IDisposable
         }
 
         string output = Path.GetFullPath(options.OutputPath ?? HdxPaths.DefaultModelFolder(source.ModelId));
-        var (action, existing) = Decide(options, output, maxLength);
+        var (action, existing) = Decide(options, source.Folder, output, maxLength);
         return new CompilePlan(options, source, output, maxLength, action, existing, param, kv);
     }
 
@@ -138,7 +138,7 @@ public sealed class CompilePlan : IDisposable
         }
     }
 
-    private static (CompileAction, CompiledManifest?) Decide(CompileOptions options, string output, int maxLength)
+    private static (CompileAction, CompiledManifest?) Decide(CompileOptions options, string source, string output, int maxLength)
     {
         if (!Directory.Exists(output))
         {
@@ -163,6 +163,13 @@ public sealed class CompilePlan : IDisposable
         if (options.Force)
         {
             return (CompileAction.Rebuild, manifest);
+        }
+
+        if (manifest.SourcePath != source)
+        {
+            throw new HdxException("CompiledModelMismatch", HdxErrorKind.InvalidArgument,
+                $"{output} is compiled from {manifest.SourcePath}, not {source}.", output,
+                "Pass -Force to rebuild it from this source, or a different -OutputPath.");
         }
 
         if (manifest.Dtype != options.Dtype || manifest.MaxLength != maxLength)
