@@ -74,6 +74,15 @@ Describe 'Invoke-HdxCompile' {
         $index.tensors.offset | ForEach-Object { $_ % 64 | Should -Be 0 }
     }
 
+    It 'compiles int8 (Q8) weights' {
+        $model = New-TestModel 'int8'
+        $compiled = Invoke-HdxCompile -Path $model -OutputPath (Join-Path $TestDrive 'int8-out') -Dtype int8 -NumDevice 2
+        $compiled.Dtype | Should -Be 'int8'
+        $index = Get-Content (Join-Path $compiled.Path 'param/2/device0.json') -Raw | ConvertFrom-Json
+        ($index.tensors | Where-Object name -EQ 'layers.0.attn.q').dtype | Should -Be 'Q8'
+        ($index.tensors | Where-Object name -EQ 'embed').dtype | Should -Be 'F16'
+    }
+
     It 'shows every phase as progress and a verbose line' {
         $model = New-TestModel 'verbose'
         $out = Join-Path $TestDrive 'verbose-out'

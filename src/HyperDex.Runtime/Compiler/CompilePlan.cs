@@ -76,12 +76,6 @@ public sealed class CompilePlan : IDisposable
         var shape = source.Shape;
         Partition.Check(shape, options.NumDevice);
         int maxLength = CheckMaxLength(options, shape);
-        if (options.Dtype == HdxDtype.Q8)
-        {
-            throw new HdxException("DtypeNotSupported", HdxErrorKind.NotSupported, "int8 weights are not supported by the compiler yet.",
-                options.Dtype.ToUserName(), "Use -Dtype fp16, bf16 or fp32.");
-        }
-
         long param = Enumerable.Range(0, options.NumDevice).Max(d => ParamMapper.ImageBytes(shape, options.Dtype, options.NumDevice, d));
         long kv = 2L * shape.Layers * (shape.KvHeads / options.NumDevice) * shape.HeadDim * maxLength
             * (options.Dtype == HdxDtype.F32 ? 4 : 2);

@@ -155,9 +155,6 @@ public sealed class CompileFailureTests : IDisposable
     }
 
     [Fact]
-    public void RejectsInt8UntilItIsImplemented() => Assert.Equal("DtypeNotSupported", Fails(Options() with { Dtype = HdxDtype.Q8 }).ErrorId);
-
-    [Fact]
     public void RefusesAForeignFolderAndKeepsIt()
     {
         Directory.CreateDirectory(_output);
