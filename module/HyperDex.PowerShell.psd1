@@ -9,7 +9,13 @@
     CompatiblePSEditions   = @('Core')
     PowerShellVersion      = '7.4'
     FormatsToProcess       = @('HyperDex.PowerShell.Format.ps1xml')
-    CmdletsToExport        = @('Convert-HdxModel', 'Invoke-HdxCompile')
+    CmdletsToExport        = @(
+        'Convert-HdxModel'
+        'ConvertFrom-HdxTokenId'
+        'ConvertTo-HdxTokenId'
+        'Invoke-HdxCompile'
+        'Start-HdxGeneration'
+    )
     FunctionsToExport      = @()
     VariablesToExport      = @()
     AliasesToExport        = @()

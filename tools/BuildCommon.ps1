@@ -105,7 +105,9 @@ function Invoke-DocsBuild($Build) {
 
 function Get-PesterModulePath($Build) {
     $pester = Join-Path $Build.Root '.tools/packages/pester/5.7.1/tools/Pester.psd1'
-    if (-not (Test-Path $pester)) {
+    # tests/Isolation.Tests.ps1 needs the second Microsoft.ML.Tokenizers copy that BuildTools.proj also downloads.
+    $otherTokenizers = Join-Path $Build.Root '.tools/packages/microsoft.ml.tokenizers/2.0.0/lib/net8.0/Microsoft.ML.Tokenizers.dll'
+    if (-not (Test-Path $pester) -or -not (Test-Path $otherTokenizers)) {
         Invoke-Native dotnet @('restore', (Join-Path $Build.Root 'tools/BuildTools.proj'), '--nologo', '-v', 'quiet')
     }
     if (-not (Test-Path $pester)) { throw "Pester 5.7.1 was not restored to $pester" }

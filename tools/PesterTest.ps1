@@ -23,6 +23,7 @@ $config.TestResult.OutputFormat = 'NUnitXml'
 $config.TestResult.OutputPath = $ResultPath
 
 $result = Invoke-Pester -Configuration $config
+if (-not $result) { throw 'Invoke-Pester returned no result (bad -Path?)' }
 $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
 @{ Passed = $result.PassedCount; Failed = $failed; Skipped = $result.SkippedCount } |
     ConvertTo-Json | Set-Content -Path $SummaryPath

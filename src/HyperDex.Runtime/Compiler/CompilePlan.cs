@@ -59,7 +59,7 @@ public sealed class CompilePlan : IDisposable
 
     public static CompilePlan Create(CompileOptions options, IHdxReporter reporter, CancellationToken cancellation)
     {
-        var source = ModelSource.Open(options.SourcePath, scanNonFinite: false, cancellation);
+        var source = ModelSource.Open(options.SourcePath, options.ModelId, scanNonFinite: false, cancellation);
         try
         {
             return Create(options, source, reporter);

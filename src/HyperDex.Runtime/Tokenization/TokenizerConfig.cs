@@ -1,0 +1,90 @@
+using System.Text.Json;
+
+namespace HyperDex.Runtime.Tokenization;
+
+/// <summary>
+/// The parts of transformers' tokenizer_config.json (and special_tokens_map.json) that change token ids:
+/// add_bos_token/add_eos_token and the declared bos/eos/unk tokens.
+/// </summary>
+internal sealed class TokenizerConfig
+{
+    /// <summary>transformers classes whose fast tokenizer rebuilds its post-processor from add_bos/add_eos_token.</summary>
+    private static readonly HashSet<string> BosEosClasses = new(StringComparer.Ordinal)
+    {
+        "LlamaTokenizer", "LlamaTokenizerFast", "CodeLlamaTokenizer", "CodeLlamaTokenizerFast",
+        "GemmaTokenizer", "GemmaTokenizerFast",
+    };
+
+    public string? TokenizerClass { get; private init; }
+
+    public bool? AddBosToken { get; private init; }
+
+    public bool? AddEosToken { get; private init; }
+
+    public string? BosToken { get; private init; }
+
+    public string? EosToken { get; private init; }
+
+    public string? UnknownToken { get; private init; }
+
+    /// <summary>Whether add_bos_token/add_eos_token decide the template (transformers' Llama and Gemma classes).</summary>
+    public bool OverridesTemplate => TokenizerClass is not null && BosEosClasses.Contains(TokenizerClass)
+        && (AddBosToken is not null || AddEosToken is not null);
+
+    /// <summary>This config with bos/eos filled in where it declares none.</summary>
+    public TokenizerConfig WithDefaults(string? bosToken, string? eosToken) => new()
+    {
+        TokenizerClass = TokenizerClass,
+        AddBosToken = AddBosToken,
+        AddEosToken = AddEosToken,
+        BosToken = BosToken ?? bosToken,
+        EosToken = EosToken ?? eosToken,
+        UnknownToken = UnknownToken,
+    };
+
+    public static TokenizerConfig Read(string folder)
+    {
+        using var config = Open(Path.Combine(folder, "tokenizer_config.json"));
+        using var map = Open(Path.Combine(folder, "special_tokens_map.json"));
+        JsonElement? c = config?.RootElement;
+        JsonElement? m = map?.RootElement;
+        return new TokenizerConfig
+        {
+            TokenizerClass = String(c, "tokenizer_class"),
+            AddBosToken = Bool(c, "add_bos_token"),
+            AddEosToken = Bool(c, "add_eos_token"),
+            BosToken = TokenText(c, "bos_token") ?? TokenText(m, "bos_token"),
+            EosToken = TokenText(c, "eos_token") ?? TokenText(m, "eos_token"),
+            UnknownToken = TokenText(c, "unk_token") ?? TokenText(m, "unk_token"),
+        };
+    }
+
+    private static JsonDocument? Open(string path) =>
+        File.Exists(path) ? TokenizerJsonReader.ParseFile(path) : null;
+
+    private static string? String(JsonElement? root, string name) =>
+        root is { ValueKind: JsonValueKind.Object } r && r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
+            ? v.GetString()
+            : null;
+
+    private static bool? Bool(JsonElement? root, string name) =>
+        root is { ValueKind: JsonValueKind.Object } r && r.TryGetProperty(name, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False
+            ? v.GetBoolean()
+            : null;
+
+    /// <summary>A special token is either a string or an AddedToken object with "content".</summary>
+    private static string? TokenText(JsonElement? root, string name)
+    {
+        if (root is not { ValueKind: JsonValueKind.Object } r || !r.TryGetProperty(name, out var v))
+        {
+            return null;
+        }
+
+        return v.ValueKind switch
+        {
+            JsonValueKind.String => v.GetString(),
+            JsonValueKind.Object when v.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String => content.GetString(),
+            _ => null,
+        };
+    }
+}
