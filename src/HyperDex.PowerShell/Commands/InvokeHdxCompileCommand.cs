@@ -58,7 +58,7 @@ public sealed class InvokeHdxCompileCommand : HdxCmdlet
     public int MaxLength { get; set; }
 
     [Parameter]
-    [ValidateSet("fp16", "bf16", "fp32")]
+    [ValidateSet("fp16", "bf16", "fp32", "int8")]
     public string Dtype { get; set; } = "fp16";
 
     [Parameter]
@@ -70,7 +70,7 @@ public sealed class InvokeHdxCompileCommand : HdxCmdlet
 
     protected override void ProcessRecord()
     {
-        var dtype = HdxDtypeNames.TryParse(Dtype, out var parsed) ? parsed : throw new PSArgumentException($"-Dtype {Dtype} is not fp16, bf16 or fp32");
+        var dtype = HdxDtypeNames.TryParse(Dtype, out var parsed) ? parsed : throw new PSArgumentException($"-Dtype {Dtype} is not fp16, bf16, fp32 or int8");
         try
         {
             var settings = ParameterSetName == ModelIdSet ? HubSettings.FromEnvironment(PlainToken(), Offline) : null;
