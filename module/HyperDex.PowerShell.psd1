@@ -10,8 +10,10 @@
     PowerShellVersion      = '7.4'
     FormatsToProcess       = @('HyperDex.PowerShell.Format.ps1xml')
     CmdletsToExport        = @(
+        'Convert-HdxModel'
         'ConvertFrom-HdxTokenId'
         'ConvertTo-HdxTokenId'
+        'Invoke-HdxCompile'
         'Start-HdxGeneration'
     )
     FunctionsToExport      = @()
