@@ -8,8 +8,8 @@ BeforeAll {
     $script:stories = Join-Path $SharedRoot 'models/stories260K'
     if (Test-SharedData 'models/stories260K') {
         $script:model = Join-Path $TestDrive 'stories260K'
-        Invoke-TestTool @('compile-model', '--source', $stories, '--output', $model, '--num-device', '1', '--dtype', 'fp32') | Out-Null
-        Invoke-TestTool @('compile-model', '--source', $stories, '--output', $model, '--num-device', '2', '--dtype', 'fp32') | Out-Null
+        $script:compiled = Invoke-HdxCompile $stories -OutputPath $model -Dtype fp32 -NumDevice 1
+        Invoke-HdxCompile $stories -OutputPath $model -Dtype fp32 -NumDevice 2 | Out-Null
         $script:expectedText = [IO.File]::ReadAllText((Join-Path $stories 'expected.txt'))
         $script:expectedIds = @((Get-Content (Join-Path $stories 'expected_token_ids.txt') -Raw).Trim() -split ' ' | ForEach-Object { [int]$_ })
     }
@@ -44,9 +44,16 @@ Describe 'Start-HdxGeneration' -Skip:(-not $hasStories) {
             $results | ForEach-Object { $_.GeneratedTokens | Should -Be 8 }
         }
 
-        It 'takes a compiled model object by its Path property' {
-            $result = [pscustomobject]@{ Path = $model } | Start-HdxGeneration -MaxNewTokens 5
+        It 'takes a CompiledModel from Invoke-HdxCompile through the pipeline' {
+            $compiled | Should -BeOfType HyperDex.CompiledModel
+            $result = $compiled | Start-HdxGeneration -MaxNewTokens 5
             $result.TokenIds | Should -Be $expectedIds[0..4]
+            $result.Model | Should -Be $compiled.Path
+        }
+
+        It 'takes a CompiledModel as -Model with prompts from the pipeline' {
+            $results = 'Once upon a time', 'Lily' | Start-HdxGeneration -Model $compiled -MaxNewTokens 4
+            $results.Prompt | Should -Be @('Once upon a time', 'Lily')
         }
 
         It 'reproduces sampled tokens with the same seed' {

@@ -64,7 +64,8 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
     [ValidateNotNull]
     public string[] Stop { get; set; } = [];
 
-    [Parameter]
+    /// <summary>The compiled device-count variant to run; a piped CompiledModel supplies the count it was compiled for.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 64)]
     public int NumDevice { get; set; } = 1;
 

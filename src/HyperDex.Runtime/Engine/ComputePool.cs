@@ -24,6 +24,9 @@ internal sealed class ComputePool : IDisposable
     private Exception? _error;
     private volatile bool _stopping;
 
+    /// <summary>About this many flops per worker make waking a helper thread worth it.</summary>
+    public const int MinWorkPerWorker = 1 << 17;
+
     public ComputePool(int workers, string name)
     {
         int helpers = Math.Max(0, workers - 1);

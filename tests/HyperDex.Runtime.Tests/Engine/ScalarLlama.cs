@@ -34,9 +34,9 @@ public sealed class ScalarLlama
             for (int t = 0; t < n; t++)
             {
                 double[] h = RmsNorm(x[t], _c.Get(p + "input_layernorm.weight"));
-                q[t] = Rope(MatVec(_c.Get(p + "self_attn.q_proj.weight"), h, heads * hd), t);
-                k[t] = Rope(MatVec(_c.Get(p + "self_attn.k_proj.weight"), h, kv * hd), t);
-                v[t] = MatVec(_c.Get(p + "self_attn.v_proj.weight"), h, kv * hd);
+                q[t] = Rope(Project(p + "self_attn.q_proj", h, heads * hd), t);
+                k[t] = Rope(Project(p + "self_attn.k_proj", h, kv * hd), t);
+                v[t] = Project(p + "self_attn.v_proj", h, kv * hd);
             }
 
             for (int t = 0; t < n; t++)
@@ -105,6 +105,21 @@ public sealed class ScalarLlama
         }
 
         return tokens.Skip(prompt.Count).ToList();
+    }
+
+    /// <summary>A Linear layer: weight, plus bias when the checkpoint has one (Qwen2's q/k/v).</summary>
+    private double[] Project(string name, double[] x, int rows)
+    {
+        double[] y = MatVec(_c.Get(name + ".weight"), x, rows);
+        if (_c.Tensors.TryGetValue(name + ".bias", out var bias))
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                y[i] += bias.Data[i];
+            }
+        }
+
+        return y;
     }
 
     private double[] InverseFrequency()

@@ -121,6 +121,28 @@ public sealed class GenerationTests : IClassFixture<StoriesModel>
         Assert.Equal(free, model.Engine.Blocks.FreeBlocks);
     }
 
+    [SkippableFact]
+    public void InterleavedGenerationsOnOneEngineKeepTheirOwnCache()
+    {
+        using var model = LoadedModel.Load(_model.Path, 2);
+        var options = new SamplingOptions { MaxNewTokens = 60 };
+        var alone = Ids(model, options, "Tom and Lily");
+        using var first = model.Generate(string.Empty, options);
+        using var second = model.Generate("Tom and Lily", options);
+        var a = new List<int>();
+        var b = new List<int>();
+        for (int i = 0; i < 60; i++)
+        {
+            Assert.True(first.MoveNext());
+            a.Add(first.Current.TokenId);
+            Assert.True(second.MoveNext());
+            b.Add(second.Current.TokenId);
+        }
+
+        Assert.Equal(_model.ExpectedIds.Take(60), a);
+        Assert.Equal(alone, b);
+    }
+
     private static List<int> Ids(LoadedModel model, SamplingOptions options, string prompt)
     {
         using var generation = model.Generate(prompt, options);

@@ -18,6 +18,7 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     private readonly Target[] _targets;
     private readonly int[] _firstRow;
     private readonly float[][] _scratch;
+    private readonly int _maxCols;
 
     public ProjectionJob(IReadOnlyList<Target> targets, int workers)
     {
@@ -35,10 +36,15 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         {
             _scratch[w] = new float[TileRows * maxCols];
         }
+
+        _maxCols = maxCols;
     }
 
     /// <summary>Output rows of all targets together (the index range to split).</summary>
     public int TotalRows => _firstRow[^1];
+
+    /// <summary>Output rows per worker below which splitting costs more than it saves (2 · cols · Rows flops per row).</summary>
+    public int MinRowsPerWorker => Math.Max(1, ComputePool.MinWorkPerWorker / Math.Max(1, 2 * _maxCols * Rows));
 
     public ActivationBuffer Input { get; set; } = null!;
 

@@ -18,7 +18,9 @@ internal sealed class AttentionOp : BoundOp
     public override void Execute(DeviceState device, StepContext step)
     {
         _job.Step = step;
-        device.Pool.Run(_job, step.Rows * _job.Heads, minPerWorker: 2);
+        // Each (row, head) costs about 4 · positions · headDim flops; tiny steps run inline rather than wake helpers.
+        int work = 4 * (step.Start + step.Rows) * _job.HeadDim;
+        device.Pool.Run(_job, step.Rows * _job.Heads, Math.Max(1, ComputePool.MinWorkPerWorker / work));
         _job.Step = null;
     }
 
@@ -47,6 +49,8 @@ internal sealed class AttentionOp : BoundOp
         }
 
         public int Heads { get; }
+
+        public int HeadDim => _cache.HeadDim;
 
         public StepContext? Step { get; set; }
 

@@ -18,7 +18,7 @@ internal sealed class RotaryKvWriteOp : BoundOp
     public override void Execute(DeviceState device, StepContext step)
     {
         _job.Step = step;
-        device.Pool.Run(_job, step.Rows, minPerWorker: 8);
+        device.Pool.Run(_job, step.Rows, minPerWorker: 16);
         _job.Step = null;
     }
 
