@@ -64,8 +64,7 @@ Describe 'Invoke-HdxCompile -ModelId' -Skip:$noStories {
     }
 
     It 'feeds the downloaded and compiled model to Start-HdxGeneration, which reproduces the reference text' {
-        # Start-HdxGeneration does not take NumDevice from the piped object (yet), so it is given on both sides.
-        $result = Invoke-HdxCompile -ModelId test-org/tiny -Dtype fp32 -NumDevice 2 | Start-HdxGeneration -MaxNewTokens 200 -NumDevice 2
+        $result = Invoke-HdxCompile -ModelId test-org/tiny -Dtype fp32 -NumDevice 2 | Start-HdxGeneration -MaxNewTokens 200
 
         $result.Text | Should -BeExactly ([IO.File]::ReadAllText((Join-Path $stories 'expected.txt')))
     }
