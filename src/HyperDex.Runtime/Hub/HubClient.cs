@@ -14,11 +14,11 @@ public sealed class HubClient : IDisposable
     private readonly HubSettings _settings;
     private readonly HubHttp _http;
 
-    public HubClient(HubSettings settings, HttpMessageHandler? handler = null)
+    public HubClient(HubSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
         _settings = settings;
-        _http = new HubHttp(settings, handler);
+        _http = new HubHttp(settings);
     }
 
     public async Task<HubSnapshot> DownloadModelAsync(string modelId, string revision, IHdxReporter reporter, CancellationToken cancellationToken)

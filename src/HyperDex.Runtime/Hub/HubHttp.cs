@@ -16,10 +16,10 @@ internal sealed class HubHttp : IDisposable
     private readonly HubSettings _settings;
     private readonly HttpClient _client;
 
-    public HubHttp(HubSettings settings, HttpMessageHandler? handler = null)
+    public HubHttp(HubSettings settings)
     {
         _settings = settings;
-        handler ??= new SocketsHttpHandler
+        var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.None,
