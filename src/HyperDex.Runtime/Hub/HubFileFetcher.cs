@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using HyperDex.Runtime.Diagnostics;
 
 namespace HyperDex.Runtime.Hub;
@@ -89,6 +87,7 @@ internal sealed class HubFileFetcher(HubHttp http, HubCache cache, HubRepoInfo i
         bool keepPartial = false;
         try
         {
+            using var hash = HubContentHash.For(file, metadata);
             await using (output.ConfigureAwait(false))
             {
                 // An .incomplete left by an earlier run (ours or Python's) is resumed, as huggingface_hub does.
@@ -97,11 +96,12 @@ internal sealed class HubFileFetcher(HubHttp http, HubCache cache, HubRepoInfo i
                     output.SetLength(0);
                 }
 
+                await HashExistingAsync(output, hash, cancellationToken).ConfigureAwait(false);
                 progress.Add(output.Length);
-                output.Seek(0, SeekOrigin.End);
                 await http.RetryAsync(info.Repo, $"download '{file.Path}'",
-                    stall => ReceiveAsync(file, metadata, output, progress, stall), cancellationToken).ConfigureAwait(false);
-                await VerifyAsync(file, metadata, output, cancellationToken).ConfigureAwait(false);
+                    stall => ReceiveAsync(file, metadata, output, hash, progress, stall), cancellationToken).ConfigureAwait(false);
+                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                Verify(file, metadata, output.Length, hash);
             }
 
             File.Move(incomplete, blob, overwrite: false);
@@ -125,7 +125,8 @@ internal sealed class HubFileFetcher(HubHttp http, HubCache cache, HubRepoInfo i
     }
 
     /// <summary>One attempt: GET from the current length on, appending to the file until the expected size.</summary>
-    private async Task<bool> ReceiveAsync(HubFileEntry file, HubFileMetadata metadata, FileStream output, HubDownloadProgress progress, HubStall stall)
+    private async Task<bool> ReceiveAsync(HubFileEntry file, HubFileMetadata metadata, FileStream output, HubContentHash? hash,
+        HubDownloadProgress progress, HubStall stall)
     {
         long start = output.Length;
         if (start == metadata.Size)
@@ -140,6 +141,7 @@ internal sealed class HubFileFetcher(HubHttp http, HubCache cache, HubRepoInfo i
             // The server ignored or refused the range: start this file over.
             progress.Add(-start);
             Write(() => output.SetLength(0), output);
+            hash?.Reset();
             if (response.StatusCode != HttpStatusCode.OK)
             {
                 throw new IOException($"the server refused to resume '{file.Path}' at byte {start}");
@@ -175,6 +177,7 @@ internal sealed class HubFileFetcher(HubHttp http, HubCache cache, HubRepoInfo i
                 }
 
                 await WriteAsync(output, buffer.AsMemory(0, read), stall.Token).ConfigureAwait(false);
+                hash?.Append(buffer.AsSpan(0, read));
                 progress.Received(read);
             }
         }
@@ -187,44 +190,37 @@ internal sealed class HubFileFetcher(HubHttp http, HubCache cache, HubRepoInfo i
         return true;
     }
 
-    /// <summary>The sha256 of an LFS file, else the git blob sha1 that is the etag of a file stored in git.</summary>
-    private async Task VerifyAsync(HubFileEntry file, HubFileMetadata metadata, FileStream output, CancellationToken cancellationToken)
+    /// <summary>Feeds the bytes of a resumed .incomplete file to the hash, leaving the stream at its end.</summary>
+    private static async Task HashExistingAsync(FileStream output, HubContentHash? hash, CancellationToken cancellationToken)
     {
-        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-        if (output.Length != metadata.Size)
+        output.Seek(0, SeekOrigin.Begin);
+        if (hash is not null)
+        {
+            byte[] buffer = new byte[1 << 20];
+            int read;
+            while ((read = await output.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                hash.Append(buffer.AsSpan(0, read));
+            }
+        }
+
+        output.Seek(0, SeekOrigin.End);
+    }
+
+    private void Verify(HubFileEntry file, HubFileMetadata metadata, long length, HubContentHash? hash)
+    {
+        if (length != metadata.Size)
         {
             throw new HdxException("HubSizeMismatch", HdxErrorKind.InvalidData,
-                $"'{file.Path}' of '{info.Repo}' has {output.Length} bytes instead of {metadata.Size}; the partial download was deleted.", file.Path,
+                $"'{file.Path}' of '{info.Repo}' has {length} bytes instead of {metadata.Size}; the partial download was deleted.", file.Path,
                 "Run the command again.");
         }
 
-        string? expectedSha256 = file.LfsSha256 ?? (metadata.Etag.Length == 64 ? metadata.Etag : null);
-        string? expectedGitSha1 = expectedSha256 is null && metadata.Etag.Length == 40 ? metadata.Etag : null;
-        if (expectedSha256 is null && expectedGitSha1 is null)
-        {
-            return; // a mirror with opaque etags: the size check above is all there is
-        }
-
-        output.Seek(0, SeekOrigin.Begin);
-        using var hash = IncrementalHash.CreateHash(expectedSha256 is not null ? HashAlgorithmName.SHA256 : HashAlgorithmName.SHA1);
-        if (expectedGitSha1 is not null)
-        {
-            hash.AppendData(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"blob {output.Length}\0")));
-        }
-
-        byte[] buffer = new byte[1 << 20];
-        int read;
-        while ((read = await output.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-        {
-            hash.AppendData(buffer, 0, read);
-        }
-
-        string actual = string.Concat(hash.GetHashAndReset().Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
-        string expected = expectedSha256 ?? expectedGitSha1!;
-        if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+        string? actual = hash?.Finish();
+        if (hash is not null && !string.Equals(actual, hash.Expected, StringComparison.OrdinalIgnoreCase))
         {
             throw new HdxException("HubChecksumMismatch", HdxErrorKind.InvalidData,
-                $"'{file.Path}' of '{info.Repo}' is corrupt: its {(expectedSha256 is not null ? "sha256" : "git sha1")} is {actual}, expected {expected}. The download was deleted.",
+                $"'{file.Path}' of '{info.Repo}' is corrupt: its {hash.Kind} is {actual}, expected {hash.Expected}. The download was deleted.",
                 file.Path, "Run the command again; if it fails again, the server or a proxy is altering the file.");
         }
     }

@@ -109,6 +109,23 @@ public class HubDownloadTests
     }
 
     [Fact]
+    public async Task StartsOverWhenTheServerIgnoresTheRange()
+    {
+        var repo = HubTestRepo.Generated("test-org/norange", 1_000_000);
+        using var hub = new HubTestContext(repo);
+        var weights = repo.Find("model.safetensors")!;
+        string blobs = Path.Combine(hub.RepoFolder("test-org/norange"), "blobs");
+        Directory.CreateDirectory(blobs);
+        File.WriteAllBytes(Path.Combine(blobs, weights.Sha256 + ".incomplete"), weights.Content[..300_000]);
+        hub.Server.Faults.IgnoreRange = true;
+
+        var snapshot = await hub.DownloadAsync("test-org/norange");
+
+        Assert.Equal("bytes=300000-", Assert.Single(hub.Server.Requests, r => r.Cdn).Range);
+        Assert.Equal(weights.Content, File.ReadAllBytes(Path.Combine(snapshot.Path, "model.safetensors")));
+    }
+
+    [Fact]
     public async Task CorruptBytesFailTheChecksumAndLeaveNothingInSnapshots()
     {
         using var hub = new HubTestContext(HubTestRepo.Generated("test-org/bad", 500_000));

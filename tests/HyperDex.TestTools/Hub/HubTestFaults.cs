@@ -57,6 +57,9 @@ public sealed class HubTestFaults
     /// <summary>The next <paramref name="count"/> requests are answered 503 (a retry with backoff must get through).</summary>
     public void FailNext(int count) => Interlocked.Exchange(ref _failNext, count);
 
+    /// <summary>Range headers are ignored: every download answers 200 with the whole file, as some proxies do.</summary>
+    public bool IgnoreRange { get; set; }
+
     /// <summary>When set, LFS files redirect here instead of to the CDN (a hostile or broken server).</summary>
     public string? LfsLocation { get; set; }
 

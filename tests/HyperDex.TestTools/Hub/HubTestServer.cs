@@ -319,7 +319,7 @@ public sealed class HubTestServer : IDisposable
         long end = content.Length - 1;
         int status = 200;
         headers["Accept-Ranges"] = "bytes";
-        if (context.Request.Headers.TryGetValue("range", out var range) && range.StartsWith("bytes=", StringComparison.Ordinal))
+        if (!Faults.IgnoreRange && context.Request.Headers.TryGetValue("range", out var range) && range.StartsWith("bytes=", StringComparison.Ordinal))
         {
             string[] bounds = range["bytes=".Length..].Split('-');
             start = long.Parse(bounds[0], CultureInfo.InvariantCulture);
