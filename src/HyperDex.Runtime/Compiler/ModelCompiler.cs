@@ -31,8 +31,9 @@ public static class ModelCompiler
                 CompileAction.AddVariant => AddVariant(plan, progress, cancellation),
                 _ => BuildAll(plan, progress, cancellation),
             };
-            reporter.Verbose($"Model compile complete: {plan.OutputPath} ({clock.Elapsed.TotalSeconds:0.0} s).");
-            return new CompileResult(plan.OutputPath, manifest, plan.Action, clock.Elapsed, FolderSize(plan.OutputPath));
+            var elapsed = plan.CheckTime + clock.Elapsed;
+            reporter.Verbose($"Model compile complete: {plan.OutputPath} ({elapsed.TotalSeconds:0.0} s).");
+            return new CompileResult(plan.OutputPath, manifest, plan.Action, elapsed, FolderSize(plan.OutputPath));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
