@@ -74,6 +74,15 @@ Describe 'Invoke-HdxCompile' {
         $index.tensors.offset | ForEach-Object { $_ % 64 | Should -Be 0 }
     }
 
+    It 'compiles int8 (Q8) weights' {
+        $model = New-TestModel 'int8'
+        $compiled = Invoke-HdxCompile -Path $model -OutputPath (Join-Path $TestDrive 'int8-out') -Dtype int8 -NumDevice 2
+        $compiled.Dtype | Should -Be 'int8'
+        $index = Get-Content (Join-Path $compiled.Path 'param/2/device0.json') -Raw | ConvertFrom-Json
+        ($index.tensors | Where-Object name -EQ 'layers.0.attn.q').dtype | Should -Be 'Q8'
+        ($index.tensors | Where-Object name -EQ 'embed').dtype | Should -Be 'F16'
+    }
+
     It 'shows every phase as progress and a verbose line' {
         $model = New-TestModel 'verbose'
         $out = Join-Path $TestDrive 'verbose-out'
@@ -145,6 +154,24 @@ Describe 'Invoke-HdxCompile bad input' {
         $file = Join-Path $TestDrive 'plain-file'
         Set-Content $file 'x'
         { Invoke-HdxCompile -Path $model -OutputPath (Join-Path $file 'model') } | Should -Throw -ErrorId 'OutputNotWritable,*'
+    }
+
+    It 'leaves nothing behind when stopped (Ctrl+C) during the compile' {
+        # ~70 MB of fp32 weights: hashing and converting take far longer than the poll below.
+        $big = New-TestModel 'big' @('--hidden', '512', '--heads', '8', '--kv-heads', '8', '--intermediate', '1536', '--layers', '4', '--vocab', '4000')
+        $parent = Split-Path $out
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$env:HDX_TEST_MODULE'; Invoke-HdxCompile -Path '$big' -OutputPath '$out'")
+            $async = $ps.BeginInvoke()
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not (Test-Path $parent) -and -not $async.IsCompleted -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 5 }
+            $async.IsCompleted | Should -BeFalse -Because 'the stop must land while the compile writes'
+            $ps.Stop()
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+        }
+        finally { $ps.Dispose() }
+        $parent | Should -Not -Exist
     }
 
     It 'fails on a missing shard and leaves nothing behind' {

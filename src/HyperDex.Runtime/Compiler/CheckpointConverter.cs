@@ -13,7 +13,13 @@ public static class CheckpointConverter
 {
     private const int ChunkElements = 1 << 16;
 
-    public static HdxDtype TensorDtype(TensorRole role, HdxDtype target) => role is TensorRole.Norm or TensorRole.Bias ? HdxDtype.F32 : target;
+    /// <summary>A tensor's dtype in ckpt/: norms and biases F32; the rest the target, F16 for an int8 compile (quantized in phase 3).</summary>
+    public static HdxDtype TensorDtype(TensorRole role, HdxDtype target) => role switch
+    {
+        TensorRole.Norm or TensorRole.Bias => HdxDtype.F32,
+        _ when target == HdxDtype.Q8 => HdxDtype.F16,
+        _ => target,
+    };
 
     /// <summary>
     /// Writes into <paramref name="modelFolder"/>/ckpt, which must not exist yet; <paramref name="finalFolder"/> is
@@ -62,7 +68,7 @@ public static class CheckpointConverter
             ModelId = source.ModelId,
             SourcePath = source.Folder,
             SourceHashes = sourceHashes,
-            Dtype = dtype,
+            Dtype = TensorDtype(TensorRole.Matrix, dtype),
             Report = source.Report(Path.Combine(finalFolder, CompiledLayout.CheckpointDirectory), dtype),
             SourceConfig = config.RootElement.Clone(),
             Generation = source.Generation,

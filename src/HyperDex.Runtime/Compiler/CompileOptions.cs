@@ -10,6 +10,9 @@ public sealed record CompileOptions
 
     public required string SourcePath { get; init; }
 
+    /// <summary>The HF id ("org/name") recorded in hdx.json and naming the default output; null = the source folder's last two path parts.</summary>
+    public string? ModelId { get; init; }
+
     /// <summary>null = <see cref="HdxPaths.DefaultModelFolder"/> of the model id.</summary>
     public string? OutputPath { get; init; }
 

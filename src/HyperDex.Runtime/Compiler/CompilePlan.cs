@@ -59,7 +59,7 @@ public sealed class CompilePlan : IDisposable
 
     public static CompilePlan Create(CompileOptions options, IHdxReporter reporter, CancellationToken cancellation)
     {
-        var source = ModelSource.Open(options.SourcePath, scanNonFinite: false, cancellation);
+        var source = ModelSource.Open(options.SourcePath, options.ModelId, scanNonFinite: false, cancellation);
         try
         {
             return Create(options, source, reporter);
@@ -76,12 +76,6 @@ public sealed class CompilePlan : IDisposable
         var shape = source.Shape;
         Partition.Check(shape, options.NumDevice);
         int maxLength = CheckMaxLength(options, shape);
-        if (options.Dtype == HdxDtype.Q8)
-        {
-            throw new HdxException("DtypeNotSupported", HdxErrorKind.NotSupported, "int8 weights are not supported by the compiler yet.",
-                options.Dtype.ToUserName(), "Use -Dtype fp16, bf16 or fp32.");
-        }
-
         long param = Enumerable.Range(0, options.NumDevice).Max(d => ParamMapper.ImageBytes(shape, options.Dtype, options.NumDevice, d));
         long kv = 2L * shape.Layers * (shape.KvHeads / options.NumDevice) * shape.HeadDim * maxLength
             * (options.Dtype == HdxDtype.F32 ? 4 : 2);
@@ -95,7 +89,7 @@ public sealed class CompilePlan : IDisposable
         }
 
         string output = Path.GetFullPath(options.OutputPath ?? HdxPaths.DefaultModelFolder(source.ModelId));
-        var (action, existing) = Decide(options, output, maxLength);
+        var (action, existing) = Decide(options, source.Folder, output, maxLength);
         return new CompilePlan(options, source, output, maxLength, action, existing, param, kv);
     }
 
@@ -138,7 +132,7 @@ public sealed class CompilePlan : IDisposable
         }
     }
 
-    private static (CompileAction, CompiledManifest?) Decide(CompileOptions options, string output, int maxLength)
+    private static (CompileAction, CompiledManifest?) Decide(CompileOptions options, string source, string output, int maxLength)
     {
         if (!Directory.Exists(output))
         {
@@ -163,6 +157,13 @@ public sealed class CompilePlan : IDisposable
         if (options.Force)
         {
             return (CompileAction.Rebuild, manifest);
+        }
+
+        if (manifest.SourcePath != source)
+        {
+            throw new HdxException("CompiledModelMismatch", HdxErrorKind.InvalidArgument,
+                $"{output} is compiled from {manifest.SourcePath}, not {source}.", output,
+                "Pass -Force to rebuild it from this source, or a different -OutputPath.");
         }
 
         if (manifest.Dtype != options.Dtype || manifest.MaxLength != maxLength)

@@ -61,7 +61,11 @@ public sealed class ModelSource : IDisposable
         return string.IsNullOrEmpty(org) ? name : $"{org}/{name}";
     }
 
-    public static ModelSource Open(string folder, bool scanNonFinite, CancellationToken cancellation)
+    public static ModelSource Open(string folder, bool scanNonFinite, CancellationToken cancellation) =>
+        Open(folder, modelId: null, scanNonFinite, cancellation);
+
+    /// <param name="modelId">The HF id when the folder is not named after it (a Hub cache snapshot); null = <see cref="ModelIdOf"/>.</param>
+    public static ModelSource Open(string folder, string? modelId, bool scanNonFinite, CancellationToken cancellation)
     {
         folder = Path.GetFullPath(folder);
         if (!Directory.Exists(folder))
@@ -85,7 +89,7 @@ public sealed class ModelSource : IDisposable
                 ScanNonFinite(shape, weights, problems, cancellation);
             }
 
-            return new ModelSource(folder, ModelIdOf(folder), config, shape, generation, tokenizer, weights, problems);
+            return new ModelSource(folder, modelId ?? ModelIdOf(folder), config, shape, generation, tokenizer, weights, problems);
         }
         catch
         {

@@ -24,6 +24,16 @@ public static class ParamMapper
         return tensors;
     }
 
+    /// <summary>
+    /// A tensor's dtype in a device image: norms and biases F32; for an int8 compile, matrices whose (sliced) input
+    /// dimension is a multiple of 32 become Q8 and the rest (the embedding, odd widths) stay F16.
+    /// </summary>
+    public static HdxDtype ImageDtype(TensorRole role, HdxDtype target, long columns) => target switch
+    {
+        HdxDtype.Q8 when role == TensorRole.Matrix && Q8Blocks.Fits(columns) => HdxDtype.Q8,
+        _ => CheckpointConverter.TensorDtype(role, target),
+    };
+
     /// <summary>Bytes of one device's image (what the memory check counts).</summary>
     public static long ImageBytes(ModelShape shape, HdxDtype dtype, int numDevice, int device) =>
         Layout(shape, dtype, numDevice, device).Sum(t => Align(t.Length));
@@ -42,7 +52,16 @@ public static class ParamMapper
                 cancellation.ThrowIfCancellationRequested();
                 long offset = Align(stream.Position);
                 stream.Write(new byte[offset - stream.Position]);
-                WriteSlice(checkpoint, checkpoint.Get(tensor.Source), tensor.SplitAxis, range, stream, cancellation);
+                var source = checkpoint.Get(tensor.Source);
+                if (tensorDtype == HdxDtype.Q8)
+                {
+                    WriteQuantized(checkpoint, source, tensor.SplitAxis, range, stream, cancellation);
+                }
+                else
+                {
+                    WriteSlice(checkpoint, source, tensor.SplitAxis, range, stream, cancellation);
+                }
+
                 entries.Add(new ParamTensor { Name = tensor.Canonical, Dtype = tensorDtype, Shape = sliceShape, Offset = offset, Length = length });
             }
 
@@ -64,8 +83,10 @@ public static class ParamMapper
                 ? (0L, tensor.Shape[0])
                 : Partition.Range(tensor.SplitDimension!, tensor.Shape[tensor.SplitAxis], shape, numDevice, device);
             int[] sliceShape = tensor.Shape.Select((d, axis) => (int)(axis == tensor.SplitAxis ? range.Item2 : d)).ToArray();
-            var tensorDtype = CheckpointConverter.TensorDtype(tensor.Role, dtype);
-            long length = sliceShape.Aggregate(1L, (p, d) => p * d) * SafetensorsDtypes.ElementSize(tensorDtype);
+            var tensorDtype = ImageDtype(tensor.Role, dtype, sliceShape[^1]);
+            long length = tensorDtype == HdxDtype.Q8
+                ? sliceShape[0] * Q8Blocks.RowBytes(sliceShape[1])
+                : sliceShape.Aggregate(1L, (p, d) => p * d) * SafetensorsDtypes.ElementSize(tensorDtype);
             layout.Add((tensor, range, sliceShape, tensorDtype, length));
         }
 
@@ -99,6 +120,27 @@ public static class ParamMapper
             }
 
             stream.Write(checkpoint.RawElements(source, (row * source.Columns) + range.Start, (int)range.Count));
+        }
+    }
+
+    /// <summary>Quantizes the device's slice of a 2-D tensor row by row.</summary>
+    private static void WriteQuantized(SafetensorsFile checkpoint, SafetensorsTensor source, int axis, (long Start, long Count) range,
+        Stream stream, CancellationToken cancellation)
+    {
+        var (firstRow, rows) = axis == 0 ? range : (0L, source.Rows);
+        var (firstColumn, columns) = axis == 1 ? range : (0L, source.Columns);
+        var row = new float[columns];
+        var blocks = new byte[Q8Blocks.RowBytes(columns)];
+        for (long r = firstRow; r < firstRow + rows; r++)
+        {
+            if ((r & 1023) == 0)
+            {
+                cancellation.ThrowIfCancellationRequested();
+            }
+
+            checkpoint.ReadSingles(source, (r * source.Columns) + firstColumn, row);
+            Q8Blocks.Quantize(row, blocks);
+            stream.Write(blocks);
         }
     }
 

@@ -144,7 +144,15 @@ public sealed class CompileFailureTests : IDisposable
     }
 
     [Fact]
-    public void RejectsInt8UntilItIsImplemented() => Assert.Equal("DtypeNotSupported", Fails(Options() with { Dtype = HdxDtype.Q8 }).ErrorId);
+    public void RefusesToAddAVariantFromAnotherSource()
+    {
+        ModelCompiler.Compile(Options(), NullReporter.Instance, CancellationToken.None);
+        string other = Path.Combine(_temp, "src", "other");
+        TinyModel.Write(other, new TinyModelSpec { Seed = 2 });
+        var error = Assert.Throws<HdxException>(() => ModelCompiler.Compile(Options(2) with { SourcePath = other }, NullReporter.Instance, CancellationToken.None));
+        Assert.Equal("CompiledModelMismatch", error.ErrorId);
+        Assert.Equal(CompileAction.Rebuild, ModelCompiler.Compile(Options(2) with { SourcePath = other, Force = true }, NullReporter.Instance, CancellationToken.None).Action);
+    }
 
     [Fact]
     public void RefusesAForeignFolderAndKeepsIt()
