@@ -39,7 +39,6 @@ Describe 'Dependency isolation' {
         $otherCopy | Should -Exist -Because 'tools/BuildTools.proj downloads Microsoft.ML.Tokenizers 2.0.0 for this test'
         $script = @"
 `$ErrorActionPreference = 'Stop'
-`$PSStyle.OutputRendering = 'PlainText'
 Add-Type -Path '$otherCopy'
 `$null = [Microsoft.ML.Tokenizers.Tokenizer]
 Import-Module '$env:HDX_TEST_MODULE'

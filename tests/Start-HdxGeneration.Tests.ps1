@@ -137,6 +137,32 @@ Describe 'Start-HdxGeneration' -Skip:(-not $hasStories) {
         }
     }
 
+    Context 'model pool' {
+        It 'reuses a loaded model, and evicts idle ones beyond $HdxModelMemoryBudget' {
+            $tiny = Join-Path $TestDrive 'tiny-hf'
+            Invoke-TestTool @('make-model', '--out', $tiny) | Out-Null
+            $other = (Invoke-HdxCompile $tiny -OutputPath (Join-Path $TestDrive 'tiny') -Dtype fp32).Path
+            function Get-PoolMessage([string] $Path) {
+                @(Start-HdxGeneration -Model $Path -MaxNewTokens 2 -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message
+            }
+
+            Get-PoolMessage $model | Out-Null
+            Get-PoolMessage $model | Should -Match '^Using the pooled'
+            $HdxModelMemoryBudget = 1
+            try {
+                Get-PoolMessage $other | Should -Match '^Loaded'
+                Get-PoolMessage $model | Should -Match '^Loaded'
+            }
+            finally { Remove-Variable HdxModelMemoryBudget }
+            Get-PoolMessage $model | Should -Match '^Using the pooled'
+        }
+
+        It 'loads a private copy with -NoCache' {
+            @(Start-HdxGeneration -Model $model -MaxNewTokens 2 -NoCache -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message |
+                Should -Match '^Loaded'
+        }
+    }
+
     Context 'errors' {
         It 'reports a missing model' {
             { Start-HdxGeneration -Model (Join-Path $TestDrive 'nope') -ErrorAction Stop } |

@@ -29,7 +29,8 @@ function Invoke-ChildPwsh([string] $Script, [hashtable] $Environment = @{}) {
         [Environment]::SetEnvironmentVariable($key, $Environment[$key])
     }
     try {
-        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($Script))
+        # Plain-text errors: escape codes in a failure message would break Pester's XML report.
+        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("`$PSStyle.OutputRendering = 'PlainText'`n" + $Script))
         $arguments = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)
         $output = & $pwsh[0] @arguments 2>&1
         if ($LASTEXITCODE -ne 0) { throw "child pwsh failed ($LASTEXITCODE): $($output -join [Environment]::NewLine)" }

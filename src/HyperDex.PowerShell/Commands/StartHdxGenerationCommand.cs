@@ -19,6 +19,9 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
     private const string StreamSet = "Stream";
     private const string SseSet = "Sse";
 
+    /// <summary>Preference variable: the most bytes pooled models may hold; the least recently used idle ones are evicted.</summary>
+    private const string BudgetVariable = "HdxModelMemoryBudget";
+
     private SamplingOptions _options = new();
     private ModelLease? _lease;
     private string? _leasePath;
@@ -232,8 +235,14 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
 
         _lease?.Dispose();
         _lease = null;
+        object? budget = SessionState.PSVariable.GetValue(BudgetVariable);
+        ModelPool.MemoryBudgetBytes = budget is null ? null : LanguagePrimitives.ConvertTo<long>(budget);
+
         _lease = ModelPool.Acquire(path, NumDevice, NoCache);
         _leasePath = path;
+        WriteVerbose(_lease.Loaded
+            ? $"Loaded {path} for {NumDevice} device(s): {_lease.Model.Engine.MemoryBytes / (1 << 20)} MiB of weights and KV cache"
+            : $"Using the pooled {path} ({NumDevice} device(s))");
         return _lease.Model;
     }
 

@@ -56,6 +56,9 @@ public sealed class HostEngine : IDisposable
 
     public KvBlockPool Blocks { get; }
 
+    /// <summary>Weight images (mapped) plus the KV block pool of every device: what keeping this engine loaded costs.</summary>
+    public long MemoryBytes => _devices.Sum(d => d.MemoryBytes);
+
     /// <summary>True after a step failed inside a worker; the engine must then be reloaded.</summary>
     public bool IsFaulted => _fault is not null;
 

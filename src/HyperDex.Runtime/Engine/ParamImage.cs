@@ -25,6 +25,7 @@ internal sealed unsafe class ParamImage : IDisposable
                 "Compile the model again with Invoke-HdxCompile.");
         }
 
+        Length = size;
         _file = MemoryMappedFile.CreateFromFile(imagePath, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         try
         {
@@ -58,6 +59,9 @@ internal sealed unsafe class ParamImage : IDisposable
             _tensors[tensor.Name] = new WeightTensor(tensor.Name, tensor.Dtype, rows, cols, _base + tensor.Offset, tensor.Length);
         }
     }
+
+    /// <summary>Bytes of the mapped image.</summary>
+    public long Length { get; }
 
     public bool TryGet(string name, out WeightTensor tensor) => _tensors.TryGetValue(name, out tensor!);
 

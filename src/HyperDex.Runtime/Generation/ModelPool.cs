@@ -6,10 +6,15 @@ namespace HyperDex.Runtime.Generation;
 /// <summary>
 /// Loaded models kept for the session (the process), keyed by full path, device count and the manifest's write time
 /// (a recompiled model is reloaded). Leases count users: an evicted model is disposed when its last user is done.
+/// With a <see cref="MemoryBudgetBytes"/>, the least recently used idle models are evicted to stay within it.
 /// </summary>
 public static class ModelPool
 {
     private static readonly Dictionary<string, Entry> Entries = new(StringComparer.Ordinal);
+    private static long _clock;
+
+    /// <summary>Most bytes (weights + KV cache, <see cref="HostEngine.MemoryBytes"/>) pooled models may hold; null = no limit.</summary>
+    public static long? MemoryBudgetBytes { get; set; }
 
     /// <summary>Models currently pooled.</summary>
     public static int Count
@@ -34,7 +39,7 @@ public static class ModelPool
         if (noCache)
         {
             Evict(full);
-            return new ModelLease(LoadedModel.Load(full, numDevice), null);
+            return new ModelLease(LoadedModel.Load(full, numDevice), null, loaded: true);
         }
 
         Entry entry;
@@ -55,11 +60,15 @@ public static class ModelPool
 
             entry = existing;
             entry.Users++;
+            entry.LastUsed = ++_clock;
         }
 
         try
         {
-            return new ModelLease(entry.Model.Value, entry);
+            bool loaded = !entry.Model.IsValueCreated;
+            var lease = new ModelLease(entry.Model.Value, entry, loaded);
+            EnforceBudget();
+            return lease;
         }
         catch
         {
@@ -88,6 +97,30 @@ public static class ModelPool
         {
             foreach (var (key, entry) in Entries.ToList())
             {
+                Remove(key, entry);
+            }
+        }
+    }
+
+    /// <summary>Evicts idle models, least recently used first, while the pool holds more than the budget.</summary>
+    private static void EnforceBudget()
+    {
+        lock (Entries)
+        {
+            if (MemoryBudgetBytes is not long budget)
+            {
+                return;
+            }
+
+            long total = Entries.Values.Where(e => e.Model.IsValueCreated).Sum(e => e.Model.Value.Engine.MemoryBytes);
+            foreach (var (key, entry) in Entries.Where(e => e.Value.Users == 0 && e.Value.Model.IsValueCreated).OrderBy(e => e.Value.LastUsed).ToList())
+            {
+                if (total <= budget)
+                {
+                    break;
+                }
+
+                total -= entry.Model.Value.Engine.MemoryBytes;
                 Remove(key, entry);
             }
         }
@@ -150,6 +183,8 @@ public static class ModelPool
         public int Users { get; set; }
 
         public bool Evicted { get; set; }
+
+        public long LastUsed { get; set; }
     }
 }
 
@@ -159,13 +194,17 @@ public sealed class ModelLease : IDisposable
     private readonly ModelPool.Entry? _entry;
     private bool _released;
 
-    internal ModelLease(LoadedModel model, ModelPool.Entry? entry)
+    internal ModelLease(LoadedModel model, ModelPool.Entry? entry, bool loaded)
     {
         Model = model;
         _entry = entry;
+        Loaded = loaded;
     }
 
     public LoadedModel Model { get; }
+
+    /// <summary>Whether this lease loaded the model (false: it came from the pool).</summary>
+    public bool Loaded { get; }
 
     public void Dispose()
     {

@@ -14,7 +14,11 @@ namespace HyperDex.Runtime.Generation;
 /// </summary>
 public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<GeneratedToken>
 {
+    /// <summary>Prompt rows per prefill step: large enough for efficient batches, small enough to stop promptly.</summary>
+    public const int PrefillChunk = 512;
+
     private readonly HostEngine _engine;
+    private readonly int[] _prompt;
     private readonly KvSequence _sequence;
     private readonly Sampler _sampler;
     private readonly IIncrementalDecoder _decoder;
@@ -36,6 +40,7 @@ public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<G
         IEnumerable<int> eosIds, CancellationToken cancellation)
     {
         _engine = engine;
+        _prompt = promptIds;
         PromptIds = promptIds;
         Sampling = sampling;
         _budget = Math.Min(sampling.MaxNewTokens, engine.MaxLength - promptIds.Length);
@@ -98,7 +103,17 @@ public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<G
 
         if (_generated.Count == 0)
         {
-            _engine.Forward(_sequence, PromptIds as int[] ?? PromptIds.ToArray(), _logits);
+            // The prompt goes through in batches of PrefillChunk rows (matrix-matrix work), checking for Ctrl+C between them.
+            for (int offset = 0; offset < _prompt.Length; offset += PrefillChunk)
+            {
+                if (offset > 0 && _cancellation.IsCancellationRequested)
+                {
+                    Finish(Generation.FinishReason.Cancelled);
+                    return false;
+                }
+
+                _engine.Forward(_sequence, _prompt.AsSpan(offset, Math.Min(PrefillChunk, _prompt.Length - offset)), _logits);
+            }
         }
         else
         {

@@ -12,13 +12,16 @@ namespace HyperDex.Runtime.Tokenization;
 /// </summary>
 internal sealed class ByteLevelBpeModel : IBpeModel
 {
+    /// <summary>Pre-tokens whose ids ML keeps (its default is 8192); a word costs well under 100 bytes.</summary>
+    private const int WordCacheSize = 65536;
+
     private readonly Tokenizer _tokenizer;
 
     public ByteLevelBpeModel(TokenizerDefinition definition)
     {
         var preTokenizer = new CodePointSplitPreTokenizer(definition.SplitPatterns);
         _tokenizer = definition.IgnoreMerges
-            ? TiktokenTokenizer.Create(TiktokenStream(definition), preTokenizer, normalizer: null, specialTokens: null)
+            ? TiktokenTokenizer.Create(TiktokenStream(definition), preTokenizer, normalizer: null, specialTokens: null, cacheSize: WordCacheSize)
             : BpeTokenizer.Create(new BpeOptions(definition.Vocab)
             {
                 Merges = definition.Merges,

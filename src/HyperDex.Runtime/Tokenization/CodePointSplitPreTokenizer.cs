@@ -9,7 +9,7 @@ namespace HyperDex.Runtime.Tokenization;
 /// patterns applied in sequence, matching on whole code points. .NET's Regex sees UTF-16 code units, so a character
 /// outside the BMP would be two `Cs` units and never match \p{L} or \p{N}; we run the regex on a "shadow" string in
 /// which each surrogate pair is one BMP character of the same Unicode category, and map the offsets back.
-/// No patterns means the whole text is one piece (SentencePiece-style BPE).
+/// No patterns means the whole text is one piece.
 /// </summary>
 internal sealed class CodePointSplitPreTokenizer : PreTokenizer
 {

@@ -74,9 +74,9 @@ internal sealed class HdxTokenizer : IHdxTokenizer
         }
 
         _splitter.Split(text,
-            segment =>
+            (segment, offset) =>
             {
-                string normalized = _definition.Normalizer.Normalize(segment);
+                string normalized = Metaspace(_definition.Normalizer.Normalize(segment), offset);
                 if (normalized.Length > 0)
                 {
                     _model.Encode(normalized, ids);
@@ -109,6 +109,19 @@ internal sealed class HdxTokenizer : IHdxTokenizer
 
     public IIncrementalDecoder CreateIncrementalDecoder(bool skipSpecialTokens = true) =>
         new IncrementalDecoder(CreateStream(skipSpecialTokens), CheckId);
+
+    /// <summary>HF's Metaspace pre-tokenizer (split=false): spaces as '▁', and a '▁' in front unless one is there.</summary>
+    private string Metaspace(string text, int offset)
+    {
+        if (_definition.Metaspace is not { } prepend || text.Length == 0)
+        {
+            return text;
+        }
+
+        text = text.Replace(' ', '\u2581');
+        bool add = prepend == MetaspacePrepend.Always || (prepend == MetaspacePrepend.First && offset == 0);
+        return add && text[0] != '\u2581' ? '\u2581' + text : text;
+    }
 
     private DecodeStream CreateStream(bool skipSpecialTokens)
     {

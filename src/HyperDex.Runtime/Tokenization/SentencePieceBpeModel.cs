@@ -5,18 +5,24 @@ using Microsoft.ML.Tokenizers;
 namespace HyperDex.Runtime.Tokenization;
 
 /// <summary>
-/// SentencePiece-style BPE (HF's conversion of Llama 2, Mistral, Gemma) through ML's BpeTokenizer over the whole
-/// segment, which merges leftmost-first like HF (ML's own SentencePiece path breaks ties right-to-left). BpeTokenizer
-/// has no byte_fallback, so characters it marks unknown are replaced here by their UTF-8 bytes as &lt;0xXX&gt; pieces;
-/// a character with a missing byte piece stays unknown (fused with a neighbouring unknown when fuse_unk is set).
+/// SentencePiece-style BPE (HF's conversion of Llama 2, Mistral, Gemma) through ML's BpeTokenizer, which merges
+/// leftmost-first like HF (ML's own SentencePiece path breaks ties right-to-left). BpeTokenizer has no byte_fallback,
+/// so characters missing from the vocabulary are handled here, as HF does: each becomes the &lt;0xXX&gt; pieces of its
+/// UTF-8 bytes, or the unknown token when a byte piece is missing (fused with a neighbouring unknown when fuse_unk
+/// is set). Such characters never take part in a merge, so the known text between them is encoded on its own; the
+/// segment is also cut where no token can span the cut (<see cref="MetaspaceBoundaryPreTokenizer"/>), which keeps
+/// the BPE words short and lets ML cache them.
 /// </summary>
 internal sealed class SentencePieceBpeModel : IBpeModel
 {
     private readonly BpeTokenizer _tokenizer;
+    private readonly MetaspaceBoundaryPreTokenizer _words;
     private readonly int _unknownId;
     private readonly bool _byteFallback;
     private readonly bool _fuseUnknown;
     private readonly int[] _byteIds = new int[256];
+    private readonly bool[] _knownBmp = new bool[char.MaxValue + 1];
+    private readonly HashSet<int> _knownAstral = [];
 
     public SentencePieceBpeModel(TokenizerDefinition definition, bool byteFallback)
     {
@@ -34,6 +40,19 @@ internal sealed class SentencePieceBpeModel : IBpeModel
             _byteIds[b] = definition.Vocab.TryGetValue($"<0x{b:X2}>", out int id) ? id : -1;
         }
 
+        foreach (string token in definition.Vocab.Keys)
+        {
+            if (token.Length == 1)
+            {
+                _knownBmp[token[0]] = true;
+            }
+            else if (token.Length == 2 && char.IsSurrogatePair(token[0], token[1]))
+            {
+                _knownAstral.Add(char.ConvertToUtf32(token[0], token[1]));
+            }
+        }
+
+        _words = new MetaspaceBoundaryPreTokenizer(definition.Vocab.Keys);
         _tokenizer = BpeTokenizer.Create(new BpeOptions(definition.Vocab)
         {
             Merges = definition.Merges,
@@ -45,67 +64,71 @@ internal sealed class SentencePieceBpeModel : IBpeModel
 
     public void Encode(string text, List<int> ids)
     {
-        var fast = _tokenizer.EncodeToIds(text, considerPreTokenization: true, considerNormalization: false);
-        if (!fast.Contains(_unknownId))
+        foreach (var (offset, length) in _words.PreTokenize(text))
         {
-            ids.AddRange(fast);
-            return;
-        }
-
-        var tokens = _tokenizer.EncodeToTokens(text, out _, considerPreTokenization: true, considerNormalization: false);
-        for (int i = 0; i < tokens.Count; i++)
-        {
-            if (tokens[i].Id != _unknownId)
-            {
-                ids.Add(tokens[i].Id);
-                continue;
-            }
-
-            // A run of unknown tokens covers whole code points together, even where ML split a surrogate pair.
-            int start = tokens[i].Offset.Start.GetOffset(text.Length);
-            while (i + 1 < tokens.Count && tokens[i + 1].Id == _unknownId)
-            {
-                i++;
-            }
-
-            int end = tokens[i].Offset.End.GetOffset(text.Length);
-            AppendFallback(text.AsSpan(start, end - start), ids);
+            EncodeWord(text.AsSpan(offset, length), ids);
         }
     }
 
-    private void AppendFallback(ReadOnlySpan<char> span, List<int> ids)
+    private void EncodeWord(ReadOnlySpan<char> word, List<int> ids)
     {
-        Span<byte> utf8 = stackalloc byte[4];
+        int runStart = 0;
         bool lastWasUnknown = false;
-        foreach (var rune in span.EnumerateRunes())
+        for (int i = 0; i < word.Length;)
         {
-            if (_byteFallback)
+            int width = i + 1 < word.Length && char.IsSurrogatePair(word[i], word[i + 1]) ? 2 : 1;
+            bool known = width == 1 ? _knownBmp[word[i]] : _knownAstral.Contains(char.ConvertToUtf32(word[i], word[i + 1]));
+            if (!known)
             {
-                int length = rune.EncodeToUtf8(utf8);
-                bool complete = true;
+                if (i > runStart)
+                {
+                    ids.AddRange(_tokenizer.EncodeToIds(word[runStart..i], considerPreTokenization: false, considerNormalization: false));
+                    lastWasUnknown = false;
+                }
+
+                lastWasUnknown = AppendFallback(word.Slice(i, width), ids, lastWasUnknown);
+                runStart = i + width;
+            }
+
+            i += width;
+        }
+
+        if (runStart < word.Length)
+        {
+            ids.AddRange(_tokenizer.EncodeToIds(word[runStart..], considerPreTokenization: false, considerNormalization: false));
+        }
+    }
+
+    /// <summary>Byte pieces of one character, or the unknown token; returns whether it ended up unknown.</summary>
+    private bool AppendFallback(ReadOnlySpan<char> character, List<int> ids, bool lastWasUnknown)
+    {
+        if (_byteFallback)
+        {
+            Span<byte> utf8 = stackalloc byte[4];
+            Rune.DecodeFromUtf16(character, out var rune, out _);
+            int length = rune.EncodeToUtf8(utf8);
+            bool complete = true;
+            for (int k = 0; k < length; k++)
+            {
+                complete &= _byteIds[utf8[k]] >= 0;
+            }
+
+            if (complete)
+            {
                 for (int k = 0; k < length; k++)
                 {
-                    complete &= _byteIds[utf8[k]] >= 0;
+                    ids.Add(_byteIds[utf8[k]]);
                 }
 
-                if (complete)
-                {
-                    for (int k = 0; k < length; k++)
-                    {
-                        ids.Add(_byteIds[utf8[k]]);
-                    }
-
-                    lastWasUnknown = false;
-                    continue;
-                }
+                return false;
             }
-
-            if (!(_fuseUnknown && lastWasUnknown))
-            {
-                ids.Add(_unknownId);
-            }
-
-            lastWasUnknown = true;
         }
+
+        if (!(_fuseUnknown && lastWasUnknown))
+        {
+            ids.Add(_unknownId);
+        }
+
+        return true;
     }
 }

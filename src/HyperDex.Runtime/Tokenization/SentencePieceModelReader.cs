@@ -6,8 +6,7 @@ namespace HyperDex.Runtime.Tokenization;
 /// <summary>
 /// Reads a SentencePiece BPE tokenizer.model (protobuf ModelProto) into the same exact BPE recipe as a converted
 /// tokenizer.json: merges derived from piece scores the way HF's SentencePieceExtractor does, control and unknown
-/// pieces as special tokens, user-defined pieces as added tokens, SentencePiece's own normalizer steps
-/// (remove extra spaces, dummy prefix, spaces as ▁).
+/// pieces as special tokens, user-defined pieces as added tokens, the dummy prefix and spaces as ▁ (legacy or not).
 /// </summary>
 internal static class SentencePieceModelReader
 {
@@ -51,24 +50,26 @@ internal static class SentencePieceModelReader
             }
         }
 
+        // As transformers' LlamaConverter builds the fast tokenizer AutoTokenizer uses. Legacy mode: Prepend("▁") when
+        // the model adds a dummy prefix, then spaces as "▁". With legacy=false: a Metaspace pre-tokenizer that adds the
+        // prefix only at the start of the text. remove_extra_whitespaces is ignored there, and so here.
+        var tokenizerConfig = TokenizerConfig.Read(folder);
+        bool dummyPrefix = model.AddDummyPrefix && tokenizerConfig.AddPrefixSpace != false;
+        bool legacy = tokenizerConfig.Legacy != false;
         var steps = new List<Func<string, string>>();
-        if (model.RemoveExtraWhitespaces)
+        if (legacy)
         {
-            steps.Add(TextNormalizer.RemoveExtraSpaces);
-        }
+            if (dummyPrefix)
+            {
+                steps.Add(TextNormalizer.Prepend("\u2581"));
+            }
 
-        if (model.AddDummyPrefix)
-        {
-            steps.Add(TextNormalizer.Prepend(" "));
-        }
-
-        if (model.EscapeWhitespaces)
-        {
             steps.Add(TextNormalizer.Replace(" ", "\u2581"));
         }
 
         string? PieceAt(int id) => id >= 0 && id < model.Pieces.Count ? model.Pieces[id].Piece : null;
-        var config = TokenizerConfig.Read(folder).WithDefaults(PieceAt(model.BosId), PieceAt(model.EosId));
+        var config = tokenizerConfig.WithDefaults(PieceAt(model.BosId), PieceAt(model.EosId));
+        added = SlowTokenizerAddedTokens.Merge(added, folder, config);
         var ids = new TokenIds(vocab, added);
         var (prefix, suffix) = TokenizerJsonReader.Template(config, ids, addBosDefault: true);
 
@@ -80,11 +81,12 @@ internal static class SentencePieceModelReader
             Merges = Merges(model.Pieces, vocab),
             AddedTokens = added,
             Normalizer = TextNormalizer.Of(steps),
+            Metaspace = legacy ? null : dummyPrefix ? MetaspacePrepend.First : MetaspacePrepend.Never,
             SplitPatterns = [],
             ByteFallback = model.ByteFallback,
             UnknownToken = PieceAt(model.UnkId),
             FuseUnknown = true,
-            DecoderStrip = model.AddDummyPrefix ? new StripStep(' ', 1) : null,
+            DecoderStrip = dummyPrefix ? new StripStep(' ', 1) : null,
             Prefix = prefix,
             Suffix = suffix,
             BosTokenId = ids.Find(config.BosToken),
@@ -92,18 +94,13 @@ internal static class SentencePieceModelReader
         };
     }
 
-    /// <summary>HF's SentencePieceExtractor: every split of a normal piece into two pieces, by piece score, then ids.</summary>
+    /// <summary>HF's SentencePieceExtractor: every split of a piece into two pieces, by piece score, then ids.</summary>
     private static List<string> Merges(List<(string Piece, float Score, int Type)> pieces, Dictionary<string, int> vocab)
     {
         var merges = new List<(float Score, int Id, int Left, int Right, string Text)>();
         for (int id = 0; id < pieces.Count; id++)
         {
-            var (piece, score, type) = pieces[id];
-            if (type != Normal)
-            {
-                continue;
-            }
-
+            var (piece, score, _) = pieces[id];
             for (int cut = 1; cut < piece.Length; cut++)
             {
                 if (char.IsLowSurrogate(piece[cut]))
@@ -129,7 +126,7 @@ internal static class SentencePieceModelReader
     private sealed record SentencePieceModel(
         List<(string Piece, float Score, int Type)> Pieces,
         int ModelType, bool ByteFallback, bool TreatWhitespaceAsSuffix, int UnkId, int BosId, int EosId,
-        string NormalizerName, bool HasCharsMap, bool AddDummyPrefix, bool RemoveExtraWhitespaces, bool EscapeWhitespaces);
+        string NormalizerName, bool HasCharsMap, bool AddDummyPrefix);
 
     private static SentencePieceModel Parse(string path)
     {
@@ -140,7 +137,7 @@ internal static class SentencePieceModelReader
             var pieces = new List<(string, float, int)>();
             int modelType = 1, unkId = 0, bosId = 1, eosId = 2;
             bool byteFallback = false, suffix = false, hasCharsMap = false;
-            bool dummyPrefix = true, removeExtra = true, escape = true;
+            bool dummyPrefix = true;
             string normalizerName = "";
             uint tag;
             while ((tag = input.ReadTag()) != 0)
@@ -178,8 +175,6 @@ internal static class SentencePieceModelReader
                                 case 1: normalizerName = normalizer.ReadString(); break;
                                 case 2: hasCharsMap = normalizer.ReadBytes().Length > 0; break;
                                 case 3: dummyPrefix = normalizer.ReadBool(); break;
-                                case 4: removeExtra = normalizer.ReadBool(); break;
-                                case 5: escape = normalizer.ReadBool(); break;
                                 default: normalizer.SkipLastField(); break;
                             }
                         }
@@ -197,7 +192,7 @@ internal static class SentencePieceModelReader
             }
 
             return new SentencePieceModel(pieces, modelType, byteFallback, suffix, unkId, bosId, eosId,
-                normalizerName, hasCharsMap, dummyPrefix, removeExtra, escape);
+                normalizerName, hasCharsMap, dummyPrefix);
         }
         catch (InvalidProtocolBufferException e)
         {

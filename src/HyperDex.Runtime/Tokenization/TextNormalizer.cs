@@ -3,9 +3,8 @@ using System.Text;
 namespace HyperDex.Runtime.Tokenization;
 
 /// <summary>
-/// HF normalizers we support (NFC, NFKC, NFD, NFKD, Prepend, Replace with a string pattern, Sequence), plus
-/// SentencePiece's own remove-extra-whitespaces for tokenizer.model folders. Applied to each segment between added
-/// tokens on its own, as HF does.
+/// HF normalizers we support (NFC, NFKC, NFD, NFKD, Prepend, Replace with a string pattern, Sequence). Applied to
+/// each segment between added tokens on its own, as HF does.
 /// </summary>
 internal sealed class TextNormalizer
 {
@@ -27,27 +26,6 @@ internal sealed class TextNormalizer
 
     public static Func<string, string> Replace(string pattern, string content) =>
         text => text.Contains(pattern, StringComparison.Ordinal) ? text.Replace(pattern, content, StringComparison.Ordinal) : text;
-
-    /// <summary>SentencePiece remove_extra_whitespaces: trim spaces at both ends and collapse runs of spaces.</summary>
-    public static string RemoveExtraSpaces(string text)
-    {
-        string trimmed = text.Trim(' ');
-        if (!trimmed.Contains("  ", StringComparison.Ordinal))
-        {
-            return trimmed;
-        }
-
-        var builder = new StringBuilder(trimmed.Length);
-        foreach (char c in trimmed)
-        {
-            if (c != ' ' || builder.Length == 0 || builder[^1] != ' ')
-            {
-                builder.Append(c);
-            }
-        }
-
-        return builder.ToString();
-    }
 
     public string Normalize(string text)
     {

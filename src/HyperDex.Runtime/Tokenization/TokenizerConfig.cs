@@ -27,6 +27,17 @@ internal sealed class TokenizerConfig
 
     public string? UnknownToken { get; private init; }
 
+    /// <summary>transformers' Llama "legacy" flag (null when the config does not say).</summary>
+    public bool? Legacy { get; private init; }
+
+    public bool? AddPrefixSpace { get; private init; }
+
+    /// <summary>added_tokens_decoder: the added tokens transformers registers for slow-tokenizer files.</summary>
+    public IReadOnlyList<AddedToken> AddedTokens { get; private init; } = [];
+
+    /// <summary>Whether some added token of added_tokens_decoder uses single_word (not supported).</summary>
+    public bool HasSingleWordToken { get; private init; }
+
     /// <summary>Whether add_bos_token/add_eos_token decide the template (transformers' Llama and Gemma classes).</summary>
     public bool OverridesTemplate => TokenizerClass is not null && BosEosClasses.Contains(TokenizerClass)
         && (AddBosToken is not null || AddEosToken is not null);
@@ -40,6 +51,10 @@ internal sealed class TokenizerConfig
         BosToken = BosToken ?? bosToken,
         EosToken = EosToken ?? eosToken,
         UnknownToken = UnknownToken,
+        Legacy = Legacy,
+        AddPrefixSpace = AddPrefixSpace,
+        AddedTokens = AddedTokens,
+        HasSingleWordToken = HasSingleWordToken,
     };
 
     public static TokenizerConfig Read(string folder)
@@ -56,8 +71,34 @@ internal sealed class TokenizerConfig
             BosToken = TokenText(c, "bos_token") ?? TokenText(m, "bos_token"),
             EosToken = TokenText(c, "eos_token") ?? TokenText(m, "eos_token"),
             UnknownToken = TokenText(c, "unk_token") ?? TokenText(m, "unk_token"),
+            Legacy = Bool(c, "legacy"),
+            AddPrefixSpace = Bool(c, "add_prefix_space"),
+            AddedTokens = AddedTokensDecoderEntries(c).Select(e => e.Token).ToList(),
+            HasSingleWordToken = AddedTokensDecoderEntries(c).Any(e => e.SingleWord),
         };
     }
+
+    private static IEnumerable<(AddedToken Token, bool SingleWord)> AddedTokensDecoderEntries(JsonElement? root)
+    {
+        if (root is not { ValueKind: JsonValueKind.Object } r || !r.TryGetProperty("added_tokens_decoder", out var decoder)
+            || decoder.ValueKind != JsonValueKind.Object)
+        {
+            yield break;
+        }
+
+        foreach (var entry in decoder.EnumerateObject())
+        {
+            if (int.TryParse(entry.Name, out int id) && entry.Value.ValueKind == JsonValueKind.Object
+                && String(entry.Value, "content") is { } content)
+            {
+                yield return (new AddedToken(id, content, Flag(entry.Value, "special"), Flag(entry.Value, "lstrip"), Flag(entry.Value, "rstrip")),
+                    Flag(entry.Value, "single_word"));
+            }
+        }
+    }
+
+    private static bool Flag(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;
 
     private static JsonDocument? Open(string path) =>
         File.Exists(path) ? TokenizerJsonReader.ParseFile(path) : null;

@@ -10,8 +10,22 @@ internal enum TokenizerRecipe
     SentencePieceBpe,
 }
 
-/// <summary>A token matched in raw text before normalization (HF "added tokens"), special or not.</summary>
-internal sealed record AddedToken(int Id, string Content, bool Special);
+/// <summary>
+/// A token matched in raw text before normalization (HF "added tokens"), special or not. LStrip/RStrip: the match
+/// also takes the whitespace before/after it (Phi-3's chat tokens).
+/// </summary>
+internal sealed record AddedToken(int Id, string Content, bool Special, bool LStrip = false, bool RStrip = false);
+
+/// <summary>When HF's Metaspace pre-tokenizer (split=false) puts '▁' in front of a segment.</summary>
+internal enum MetaspacePrepend
+{
+    Always,
+
+    /// <summary>Only on the segment at the very start of the text (not after an added token).</summary>
+    First,
+
+    Never,
+}
 
 /// <summary>HF's Strip decoder step: remove up to <see cref="Start"/> leading <see cref="Content"/> characters.</summary>
 internal sealed record StripStep(char Content, int Start);
@@ -37,6 +51,9 @@ internal sealed class TokenizerDefinition
 
     /// <summary>Split regexes (HF Split, behaviour Isolated) applied in sequence on whole code points.</summary>
     public required IReadOnlyList<string> SplitPatterns { get; init; }
+
+    /// <summary>HF's Metaspace pre-tokenizer without splitting: spaces become '▁', then this prefix rule (null: none).</summary>
+    public MetaspacePrepend? Metaspace { get; init; }
 
     public bool IgnoreMerges { get; init; }
 

@@ -40,10 +40,10 @@ internal static class TokenizerJsonReader
 
         var vocab = ReadVocab(Required(model, "vocab", path), path);
         var merges = ReadMerges(Required(model, "merges", path), path);
-        var added = ReadAddedTokens(root, path);
+        var added = ReadAddedTokens(root, path, out bool anyNormalized);
 
         var normalizer = TextNormalizer.Of(NormalizerSteps(Property(root, "normalizer"), path, "normalizer"));
-        var (byteLevel, patterns) = ReadPreTokenizer(Property(root, "pre_tokenizer"), path);
+        var (byteLevel, patterns, metaspace) = ReadPreTokenizer(Property(root, "pre_tokenizer"), path);
         var (decoderByteLevel, strip) = ReadDecoder(Property(root, "decoder"), path);
         bool byteFallback = Flag(model, "byte_fallback");
         bool ignoreMerges = Flag(model, "ignore_merges");
@@ -63,7 +63,7 @@ internal static class TokenizerJsonReader
             throw Unsupported(path, "model.ignore_merges", "ignore_merges is supported for byte-level vocabularies only");
         }
 
-        if (!normalizer.IsIdentity && added.Any(t => NormalizedFlag(root, t.Id)))
+        if (!normalizer.IsIdentity && anyNormalized)
         {
             throw Unsupported(path, "added_tokens.normalized",
                 "added tokens matched after normalization are not supported together with a normalizer");
@@ -87,6 +87,7 @@ internal static class TokenizerJsonReader
             Normalizer = normalizer,
             SplitPatterns = patterns,
             IgnoreMerges = ignoreMerges,
+            Metaspace = metaspace,
             ByteFallback = byteFallback,
             UnknownToken = Text(model, "unk_token"),
             FuseUnknown = Flag(model, "fuse_unk"),
@@ -193,9 +194,10 @@ internal static class TokenizerJsonReader
         return result;
     }
 
-    private static List<AddedToken> ReadAddedTokens(JsonElement root, string path)
+    private static List<AddedToken> ReadAddedTokens(JsonElement root, string path, out bool anyNormalized)
     {
         var result = new List<AddedToken>();
+        anyNormalized = false;
         if (Property(root, "added_tokens") is not { ValueKind: JsonValueKind.Array } tokens)
         {
             return result;
@@ -204,22 +206,18 @@ internal static class TokenizerJsonReader
         foreach (var token in tokens.EnumerateArray())
         {
             string content = Text(token, "content") ?? throw Invalid(path, "an added token has no content");
-            foreach (string flag in new[] { "lstrip", "rstrip", "single_word" })
+            if (Flag(token, "single_word"))
             {
-                if (Flag(token, flag))
-                {
-                    throw Unsupported(path, $"added_tokens.{flag}", $"the added token '{content}' uses {flag}");
-                }
+                throw Unsupported(path, "added_tokens.single_word", $"the added token '{content}' uses single_word");
             }
 
-            result.Add(new AddedToken(Required(token, "id", path).GetInt32(), content, Flag(token, "special")));
+            anyNormalized |= Flag(token, "normalized");
+            result.Add(new AddedToken(Required(token, "id", path).GetInt32(), content, Flag(token, "special"),
+                Flag(token, "lstrip"), Flag(token, "rstrip")));
         }
 
         return result;
     }
-
-    private static bool NormalizedFlag(JsonElement root, int id) =>
-        root.GetProperty("added_tokens").EnumerateArray().Any(t => t.GetProperty("id").GetInt32() == id && Flag(t, "normalized"));
 
     private static Func<string, string>[] NormalizerSteps(JsonElement? normalizer, string path, string where)
     {
@@ -243,12 +241,17 @@ internal static class TokenizerJsonReader
         };
     }
 
-    private static (bool ByteLevel, List<string> Patterns) ReadPreTokenizer(JsonElement? preTokenizer, string path)
+    private static (bool ByteLevel, List<string> Patterns, MetaspacePrepend? Metaspace) ReadPreTokenizer(JsonElement? preTokenizer, string path)
     {
         var patterns = new List<string>();
         if (preTokenizer is not { ValueKind: JsonValueKind.Object } p)
         {
-            return (false, patterns);
+            return (false, patterns, null);
+        }
+
+        if (Text(p, "type") == "Metaspace")
+        {
+            return (false, patterns, ReadMetaspace(p, path));
         }
 
         bool byteLevel = false;
@@ -299,7 +302,30 @@ internal static class TokenizerJsonReader
             throw Unsupported(path, "pre_tokenizer(Split)", "a Split pre-tokenizer without ByteLevel is not supported");
         }
 
-        return (byteLevel, patterns);
+        return (byteLevel, patterns, null);
+    }
+
+    /// <summary>Metaspace with '▁' and split=false, as transformers writes for Llama/Mistral with legacy=false.</summary>
+    private static MetaspacePrepend ReadMetaspace(JsonElement metaspace, string path)
+    {
+        if (Text(metaspace, "replacement") != "\u2581")
+        {
+            throw Unsupported(path, "pre_tokenizer(Metaspace).replacement", "only the replacement '\u2581' is supported");
+        }
+
+        if (!metaspace.TryGetProperty("split", out var split) || split.ValueKind != JsonValueKind.False)
+        {
+            throw Unsupported(path, "pre_tokenizer(Metaspace).split", "only Metaspace with split=false is supported");
+        }
+
+        string scheme = Text(metaspace, "prepend_scheme") ?? (Flag(metaspace, "add_prefix_space") ? "always" : "never");
+        return scheme switch
+        {
+            "always" => MetaspacePrepend.Always,
+            "first" => MetaspacePrepend.First,
+            "never" => MetaspacePrepend.Never,
+            _ => throw Unsupported(path, $"pre_tokenizer(Metaspace).prepend_scheme={scheme}", "unknown prepend scheme"),
+        };
     }
 
     /// <summary>ByteLevel, or SentencePiece's Sequence[Replace(▁→' '), ByteFallback, Fuse, Strip(' ', n, 0)?].</summary>

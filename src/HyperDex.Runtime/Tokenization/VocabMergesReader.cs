@@ -2,7 +2,8 @@ namespace HyperDex.Runtime.Tokenization;
 
 /// <summary>
 /// Reads a GPT-2 style folder without tokenizer.json (vocab.json + merges.txt, as transformers' slow GPT2Tokenizer
-/// uses): byte-level BPE with the GPT-2 regex; bos/eos/unk tokens of tokenizer_config.json become special tokens.
+/// uses): byte-level BPE with the GPT-2 regex; bos/eos/unk tokens of tokenizer_config.json become special tokens,
+/// plus the added tokens transformers registers (<see cref="SlowTokenizerAddedTokens"/>).
 /// </summary>
 internal static class VocabMergesReader
 {
@@ -39,11 +40,11 @@ internal static class VocabMergesReader
         }
 
         var config = TokenizerConfig.Read(folder);
-        var added = new[] { config.BosToken, config.EosToken, config.UnknownToken }
+        var declared = new[] { config.BosToken, config.EosToken, config.UnknownToken }
             .Where(t => t is not null && vocab.ContainsKey(t))
             .Distinct()
-            .Select(t => new AddedToken(vocab[t!], t!, Special: true))
-            .ToList();
+            .Select(t => new AddedToken(vocab[t!], t!, Special: true));
+        var added = SlowTokenizerAddedTokens.Merge(declared, folder, config);
         var ids = new TokenIds(vocab, added);
 
         return new TokenizerDefinition

@@ -83,6 +83,27 @@ public sealed class HostEngineNumericsTests : IDisposable
         Assert.True(EngineTestHelpers.RelativeError(batch, single.Select(v => (double)v).ToArray()) < 1e-5);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void PrefillInChunksEqualsOneBatch(int numDevice)
+    {
+        // Chunks start mid-block and span blocks: each chunk attends to the cache the earlier ones wrote.
+        var checkpoint = HfCheckpoint.Random(seed: 13);
+        string model = TestCompiledModel.Write(checkpoint, _temp.Sub("m"), numDevices: [numDevice], blockSize: 4);
+        using var engine = HostEngine.Load(model, numDevice);
+        int[] prompt = Enumerable.Range(0, 40).Select(i => (i * 37 + 11) % 256).ToArray();
+        float[] whole = EngineTestHelpers.Run(engine, prompt, [])[0];
+        using var sequence = engine.CreateSequence(prompt.Length);
+        var chunked = new float[engine.VocabSize];
+        foreach (var (start, length) in new[] { (0, 7), (7, 16), (23, 17) })
+        {
+            engine.Forward(sequence, prompt.AsSpan(start, length), chunked);
+        }
+
+        Assert.True(EngineTestHelpers.RelativeError(chunked, whole.Select(v => (double)v).ToArray()) < 1e-5);
+    }
+
     [Fact]
     public void DeviceCountsAgreeOnGreedyTokens()
     {

@@ -11,7 +11,7 @@ namespace HyperDex.Runtime.Tests.Engine;
 public static class TestCompiledModel
 {
     public static string Write(HfCheckpoint c, string folder, HdxDtype dtype = HdxDtype.F32, int[]? numDevices = null,
-        int blockSize = 16, int maxLength = 256, bool includeManifest = true)
+        int blockSize = 16, int maxLength = 256, bool includeManifest = true, int eosId = 2)
     {
         numDevices ??= [1, 2, 4];
         var variants = new List<DeviceVariant>();
@@ -44,7 +44,7 @@ public static class TestCompiledModel
                 MaxLength = maxLength,
                 ParameterCount = c.Tensors.Values.Sum(t => (long)t.Data.Length),
                 TokenizerFiles = [],
-                Generation = new GenerationDefaults { BosTokenId = 1, EosTokenIds = [2] },
+                Generation = new GenerationDefaults { BosTokenId = 1, EosTokenIds = [eosId] },
                 Variants = variants,
             });
         }

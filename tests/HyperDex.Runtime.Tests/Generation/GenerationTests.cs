@@ -60,6 +60,25 @@ public sealed class GenerationTests : IClassFixture<StoriesModel>
     }
 
     [SkippableFact]
+    public void AnEosIdEndsGenerationAndIsNotPrinted()
+    {
+        // A copy of the model whose generation config declares the reference's 10th token as EOS.
+        int[] expected = _model.ExpectedIds;
+        using var temp = new Engine.TempFolder();
+        string folder = Engine.TestCompiledModel.Write(Engine.HfCheckpoint.Read(_model.Source), temp.Sub("m"), numDevices: [1], maxLength: 512, eosId: expected[9]);
+        Directory.CreateDirectory(System.IO.Path.Combine(folder, "tokenizer"));
+        File.Copy(System.IO.Path.Combine(_model.Source, "tokenizer.model"), System.IO.Path.Combine(folder, "tokenizer", "tokenizer.model"));
+        using var model = LoadedModel.Load(folder);
+        int stop = Array.IndexOf(expected, expected[9]);
+        using var generation = model.Generate(string.Empty, new SamplingOptions { MaxNewTokens = 50 });
+        var tokens = generation.ToList();
+        Assert.Equal(FinishReason.Eos, generation.FinishReason);
+        Assert.Equal(expected.Take(stop + 1), generation.GeneratedIds);
+        Assert.Equal(FinishReason.Eos, tokens[^1].FinishReason);
+        Assert.Equal(model.Tokenizer.Decode(expected.Take(stop).ToArray()), generation.Text);
+    }
+
+    [SkippableFact]
     public void PromptLongerThanMaxLengthIsRejected()
     {
         using var model = LoadedModel.Load(_model.Path);

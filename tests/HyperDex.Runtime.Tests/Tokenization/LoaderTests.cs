@@ -99,7 +99,7 @@ public class LoaderTests
     [InlineData("model", """{"type":"Unigram","vocab":[],"unk_id":0}""", "model.type=Unigram")]
     [InlineData("normalizer", """{"type":"Lowercase"}""", "normalizer(Lowercase)")]
     [InlineData("normalizer", """{"type":"Sequence","normalizers":[{"type":"NFC"},{"type":"Strip","strip_left":true,"strip_right":true}]}""", "normalizer.normalizers[1](Strip)")]
-    [InlineData("pre_tokenizer", """{"type":"Metaspace","replacement":"▁","prepend_scheme":"always","split":true}""", "pre_tokenizer(Metaspace)")]
+    [InlineData("pre_tokenizer", """{"type":"Metaspace","replacement":"▁","prepend_scheme":"always","split":true}""", "pre_tokenizer(Metaspace).split")]
     [InlineData("pre_tokenizer", """{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"\\s+"},"behavior":"Removed","invert":false},{"type":"ByteLevel","add_prefix_space":false,"use_regex":false}]}""", "pre_tokenizer(Split).behavior")]
     [InlineData("decoder", """{"type":"WordPiece","prefix":"##","cleanup":true}""", "decoder(WordPiece)")]
     [InlineData("post_processor", """{"type":"RobertaProcessing","sep":["</s>",2],"cls":["<s>",0]}""", "post_processor(RobertaProcessing)")]

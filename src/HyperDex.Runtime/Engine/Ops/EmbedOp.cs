@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using HyperDex.Runtime.Diagnostics;
 using HyperDex.Runtime.Engine.Kernels;
 
 namespace HyperDex.Runtime.Engine.Ops;
@@ -24,13 +23,7 @@ internal sealed class EmbedOp : BoundOp
     {
         for (int t = 0; t < step.Rows; t++)
         {
-            int token = step.Tokens[t];
-            if ((uint)token >= (uint)_table.Rows)
-            {
-                throw new HdxException("TokenOutOfRange", HdxErrorKind.InvalidArgument,
-                    $"token id {token} is outside the model's vocabulary of {_table.Rows}", token);
-            }
-
+            int token = step.Tokens[t]; // checked against the vocabulary by HostEngine.Forward
             TensorPrimitives.Multiply(WeightRows.Get(_table, token, _scratch), _scale, _output.Row(t)[.._table.Cols]);
         }
     }
