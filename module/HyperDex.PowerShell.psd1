@@ -10,9 +10,12 @@
     PowerShellVersion      = '7.4'
     FormatsToProcess       = @('HyperDex.PowerShell.Format.ps1xml')
     CmdletsToExport        = @(
+        'Convert-HdxModel'
         'ConvertFrom-HdxTokenId'
         'ConvertTo-HdxTokenId'
         'Get-LpuDevice'
+        'Invoke-HdxCompile'
+        'Start-HdxGeneration'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

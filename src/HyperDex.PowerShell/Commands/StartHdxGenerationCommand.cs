@@ -1,0 +1,259 @@
+using System.Management.Automation;
+using HyperDex.Runtime.Diagnostics;
+using HyperDex.Runtime.Generation;
+
+namespace HyperDex.PowerShell.Commands;
+
+/// <summary>
+/// Start-HdxGeneration: generates text from a compiled model on the host CPU engine, one GenerationResult per prompt,
+/// or token by token (-Stream: TokenRecord objects; -Sse: Server-Sent Events frames). Tokens are pulled from the
+/// engine on the pipeline thread, so a downstream Select-Object -First stops generation at once.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "HdxGeneration", DefaultParameterSetName = ResultSet)]
+[OutputType(typeof(GenerationResult), ParameterSetName = [ResultSet])]
+[OutputType(typeof(TokenRecord), ParameterSetName = [StreamSet])]
+[OutputType(typeof(string), ParameterSetName = [SseSet])]
+public sealed class StartHdxGenerationCommand : HdxCmdlet
+{
+    private const string ResultSet = "Result";
+    private const string StreamSet = "Stream";
+    private const string SseSet = "Sse";
+
+    /// <summary>Preference variable: the most bytes pooled models may hold; the least recently used idle ones are evicted.</summary>
+    private const string BudgetVariable = "HdxModelMemoryBudget";
+
+    private SamplingOptions _options = new();
+    private ModelLease? _lease;
+    private string? _leasePath;
+    private TokenGeneration? _active;
+
+    /// <summary>A compiled model folder, or a CompiledModel object (from Invoke-HdxCompile) by its Path.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Path")]
+    public PSObject Model { get; set; } = null!;
+
+    /// <summary>
+    /// Prompts; each produces one generation. None or empty: generate from the BOS token alone. Typed as objects so a
+    /// piped CompiledModel binds to -Model by its Path without also being coerced into a prompt string.
+    /// </summary>
+    [Parameter(Position = 1, ValueFromPipeline = true)]
+    [AllowEmptyString]
+    [AllowEmptyCollection]
+    [AllowNull]
+    public PSObject[]? Prompt { get; set; }
+
+    [Parameter]
+    public SwitchParameter DoSample { get; set; }
+
+    [Parameter]
+    public double Temperature { get; set; }
+
+    [Parameter]
+    public int TopK { get; set; }
+
+    [Parameter]
+    public double TopP { get; set; }
+
+    [Parameter]
+    public double RepetitionPenalty { get; set; }
+
+    [Parameter]
+    public int Seed { get; set; }
+
+    [Parameter]
+    public int MaxNewTokens { get; set; }
+
+    [Parameter]
+    [ValidateNotNull]
+    public string[] Stop { get; set; } = [];
+
+    /// <summary>The compiled device-count variant to run; a piped CompiledModel supplies the count it was compiled for.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, 64)]
+    public int NumDevice { get; set; } = 1;
+
+    [Parameter(Mandatory = true, ParameterSetName = StreamSet)]
+    public SwitchParameter Stream { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = SseSet)]
+    public SwitchParameter Sse { get; set; }
+
+    /// <summary>Load the model for this call only (and drop any pooled copy) instead of using the session's model pool.</summary>
+    [Parameter]
+    public SwitchParameter NoCache { get; set; }
+
+    protected override void BeginProcessing()
+    {
+        var bound = MyInvocation.BoundParameters;
+        _options = new SamplingOptions
+        {
+            DoSample = bound.ContainsKey(nameof(DoSample)) ? DoSample.IsPresent : null,
+            Temperature = bound.ContainsKey(nameof(Temperature)) ? Temperature : null,
+            TopK = bound.ContainsKey(nameof(TopK)) ? TopK : null,
+            TopP = bound.ContainsKey(nameof(TopP)) ? TopP : null,
+            RepetitionPenalty = bound.ContainsKey(nameof(RepetitionPenalty)) ? RepetitionPenalty : null,
+            Seed = bound.ContainsKey(nameof(Seed)) ? Seed : null,
+            MaxNewTokens = bound.ContainsKey(nameof(MaxNewTokens)) ? MaxNewTokens : null,
+            Stop = Stop,
+        };
+
+        try
+        {
+            // Explicit values are checked before any model loads; model defaults are checked per generation.
+            _options.Resolve(new Runtime.Compiled.GenerationDefaults());
+        }
+        catch (HdxException error)
+        {
+            ThrowTerminating(error);
+        }
+    }
+
+    protected override void ProcessRecord()
+    {
+        LoadedModel model;
+        try
+        {
+            model = Acquire(ModelPath());
+        }
+        catch (HdxException error)
+        {
+            WriteError(error);
+            return;
+        }
+
+        foreach (string prompt in Prompts())
+        {
+            if (CancelToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            try
+            {
+                _active = model.Generate(prompt, _options, CancelToken);
+            }
+            catch (HdxException error)
+            {
+                WriteError(error);
+                continue;
+            }
+
+            try
+            {
+                Emit(_active, prompt, model.Path);
+            }
+            finally
+            {
+                _active.Dispose();
+                _active = null;
+            }
+        }
+    }
+
+    private void Emit(TokenGeneration generation, string prompt, string modelPath)
+    {
+        foreach (GeneratedToken token in generation)
+        {
+            if (Stream)
+            {
+                WriteObject(new TokenRecord(token.Index, token.TokenId, token.Text, token.Logprob, token.Elapsed, token.Timestamp,
+                    token.FinishReason?.ToName(), prompt));
+            }
+            else if (Sse)
+            {
+                WriteObject(SseFormatter.Frame(token));
+            }
+            else
+            {
+                Reporter.Progress(new HdxProgress(1, "Generating", $"{token.Index + 1} of at most {generation.Sampling.MaxNewTokens} tokens",
+                    (int)(100L * (token.Index + 1) / generation.Sampling.MaxNewTokens), CurrentOperation: prompt));
+            }
+        }
+
+        if (generation.FinishReason == FinishReason.Cancelled)
+        {
+            return;
+        }
+
+        if (Sse)
+        {
+            WriteObject(SseFormatter.Done);
+        }
+        else if (!Stream)
+        {
+            Reporter.Progress(new HdxProgress(1, "Generating", "Done", Completed: true));
+            WriteObject(new GenerationResult(prompt, generation.Text, generation.GeneratedIds.ToArray(), generation.PromptIds.Count,
+                generation.FinishReason!.Value.ToName(), generation.TimeToFirstToken, generation.Elapsed, generation.TokensPerSecond,
+                generation.Sampling.IsGreedy ? null : generation.Sampling.Seed, modelPath));
+        }
+    }
+
+    /// <summary>The prompts of this record: strings as given; a piped object that carries the model (has a Path) is not a prompt.</summary>
+    private List<string> Prompts()
+    {
+        var prompts = new List<string>();
+        foreach (PSObject? item in Prompt ?? [])
+        {
+            if (item?.BaseObject is string text)
+            {
+                prompts.Add(text);
+            }
+            else if (item is not null && item.Properties["Path"] is null)
+            {
+                prompts.Add(item.ToString());
+            }
+        }
+
+        return prompts.Count > 0 ? prompts : [string.Empty];
+    }
+
+    private string ModelPath()
+    {
+        object value = Model.BaseObject;
+        string? path = value switch
+        {
+            string text => text,
+            FileSystemInfo info => info.FullName,
+            PathInfo info => info.ProviderPath,
+            _ => Model.Properties["Path"]?.Value?.ToString(),
+        };
+        if (string.IsNullOrEmpty(path))
+        {
+            throw new HdxException("InvalidModelArgument", HdxErrorKind.InvalidArgument,
+                $"-Model takes a compiled model folder or a CompiledModel object, not {value.GetType().Name}", value);
+        }
+
+        return GetUnresolvedProviderPathFromPSPath(path);
+    }
+
+    private LoadedModel Acquire(string path)
+    {
+        if (_lease is not null && _leasePath == path)
+        {
+            return _lease.Model;
+        }
+
+        _lease?.Dispose();
+        _lease = null;
+        object? budget = SessionState.PSVariable.GetValue(BudgetVariable);
+        ModelPool.MemoryBudgetBytes = budget is null ? null : LanguagePrimitives.ConvertTo<long>(budget);
+
+        _lease = ModelPool.Acquire(path, NumDevice, NoCache);
+        _leasePath = path;
+        WriteVerbose(_lease.Loaded
+            ? $"Loaded {path} for {NumDevice} device(s): {_lease.Model.Engine.MemoryBytes / (1 << 20)} MiB of weights and KV cache"
+            : $"Using the pooled {path} ({NumDevice} device(s))");
+        return _lease.Model;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _active?.Dispose();
+            _lease?.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using HyperDex.Runtime.Architectures;
+using HyperDex.Runtime.Compiled;
+using HyperDex.Runtime.Diagnostics;
+
+namespace HyperDex.Runtime.Compiler;
+
+/// <summary>
+/// Phase 0 done: the source checked, the device count and memory checked, the output folder's state decided.
+/// Nothing has been written yet; <see cref="ModelCompiler.Execute"/> carries it out.
+/// </summary>
+public sealed class CompilePlan : IDisposable
+{
+    /// <summary>Names HyperDex itself puts in a compiled folder; anything else means the folder is not ours.</summary>
+    private static readonly HashSet<string> OwnEntries = new(StringComparer.Ordinal)
+    {
+        CompiledLayout.ManifestFile, CompiledLayout.ManifestFile + ".tmp", CompiledLayout.CheckpointDirectory,
+        CompiledLayout.TokenizerDirectory, CompiledLayout.ParamDirectory, CompiledLayout.InstructionDirectory,
+    };
+
+    internal CompilePlan(CompileOptions options, ModelSource source, string output, int maxLength, CompileAction action,
+        CompiledManifest? existing, long paramBytesPerDevice, long kvBytesPerDevice, Stopwatch clock)
+    {
+        CheckTime = clock.Elapsed;
+        Options = options;
+        Source = source;
+        OutputPath = output;
+        MaxLength = maxLength;
+        Action = action;
+        Existing = existing;
+        ParamBytesPerDevice = paramBytesPerDevice;
+        KvBytesPerDevice = kvBytesPerDevice;
+    }
+
+    public CompileOptions Options { get; }
+
+    public ModelSource Source { get; }
+
+    public string OutputPath { get; }
+
+    public int MaxLength { get; }
+
+    public CompileAction Action { get; }
+
+    public CompiledManifest? Existing { get; }
+
+    public long ParamBytesPerDevice { get; }
+
+    public long KvBytesPerDevice { get; }
+
+    public ModelShape Shape => Source.Shape;
+
+    /// <summary>How long phase 0 took; added to the build time so the reported elapsed time covers the whole compile
+    /// (but not a -Confirm prompt in between).</summary>
+    internal TimeSpan CheckTime { get; }
+
+    /// <summary>For ShouldProcess: what will be written where.</summary>
+    public string Description => Action switch
+    {
+        CompileAction.Reuse => $"reuse the compiled model in {OutputPath}",
+        CompileAction.AddVariant => $"add the {Options.NumDevice}-device variant to {OutputPath}",
+        CompileAction.Rebuild => $"rebuild {OutputPath} for {Options.NumDevice} device(s), {Options.Dtype.ToUserName()}, max length {MaxLength}",
+        _ => $"compile into {OutputPath} for {Options.NumDevice} device(s), {Options.Dtype.ToUserName()}, max length {MaxLength}",
+    };
+
+    public static CompilePlan Create(CompileOptions options, IHdxReporter reporter, CancellationToken cancellation)
+    {
+        var clock = Stopwatch.StartNew();
+        var source = ModelSource.Open(options.SourcePath, options.ModelId, scanNonFinite: false, cancellation);
+        try
+        {
+            return Create(options, source, reporter, clock);
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+    }
+
+    private static CompilePlan Create(CompileOptions options, ModelSource source, IHdxReporter reporter, Stopwatch clock)
+    {
+        var shape = source.Shape;
+        Partition.Check(shape, options.NumDevice);
+        int maxLength = CheckMaxLength(options, shape);
+        long param = Enumerable.Range(0, options.NumDevice).Max(d => ParamMapper.ImageBytes(shape, options.Dtype, options.NumDevice, d));
+        long kv = 2L * shape.Layers * (shape.KvHeads / options.NumDevice) * shape.HeadDim * maxLength
+            * (options.Dtype == HdxDtype.F32 ? 4 : 2);
+        CheckMemory(options, shape, param, kv);
+        reporter.Verbose($"Phase-0 Check supported model: {shape.Descriptor.Name}, {shape.Layers} layers, hidden {shape.Hidden}, " +
+            $"{shape.Heads} heads / {shape.KvHeads} KV heads, vocab {shape.Vocab}, {source.Tokenizer.Kind} tokenizer; " +
+            $"per device {Gib(param)} weights + {Gib(kv)} KV cache for {maxLength} tokens on {options.NumDevice} device(s).");
+        foreach (string problem in source.Problems)
+        {
+            reporter.Warning(problem);
+        }
+
+        string output = Path.GetFullPath(options.OutputPath ?? HdxPaths.DefaultModelFolder(source.ModelId));
+        var (action, existing) = Decide(options, source.Folder, output, maxLength);
+        return new CompilePlan(options, source, output, maxLength, action, existing, param, kv, clock);
+    }
+
+    private static int CheckMaxLength(CompileOptions options, ModelShape shape)
+    {
+        int maxLength = options.MaxLength ?? Math.Min(4096, shape.MaxPositions);
+        if (maxLength < 1 || maxLength > shape.MaxPositions)
+        {
+            throw new HdxException("MaxLengthOutOfRange", HdxErrorKind.InvalidArgument,
+                $"MaxLength {maxLength} is outside 1..{shape.MaxPositions} (the model's max_position_embeddings).", maxLength,
+                $"Pass -MaxLength {shape.MaxPositions} or less.");
+        }
+
+        if (shape.SlidingWindow is int window && maxLength > window)
+        {
+            throw new HdxException("SlidingWindowNotSupported", HdxErrorKind.NotSupported,
+                $"{shape.Descriptor.Name} uses sliding-window attention over {window} tokens, which the compiler does not emit; MaxLength {maxLength} exceeds it.",
+                maxLength, $"Pass -MaxLength {window} or less.");
+        }
+
+        return maxLength;
+    }
+
+    private static void CheckMemory(CompileOptions options, ModelShape shape, long param, long kv)
+    {
+        if (param + kv > options.DeviceMemoryBytes)
+        {
+            var fits = Partition.SupportedDeviceCounts.Where(n => n > options.NumDevice && shape.Heads % n == 0 && shape.KvHeads % n == 0);
+            throw new HdxException("ModelTooLargeForDevices", HdxErrorKind.ResourceUnavailable,
+                $"{shape.Descriptor.Name} needs {Gib(param)} of weights and {Gib(kv)} of KV cache per device on {options.NumDevice} device(s), more than the {Gib(options.DeviceMemoryBytes)} of an LPU.",
+                options.NumDevice, fits.Any() ? $"Use -NumDevice {string.Join(" or ", fits)}, or a smaller -MaxLength." : "Use a smaller -MaxLength or a smaller model.");
+        }
+
+        long total = (param + kv) * options.NumDevice;
+        if (options.HostMemoryBudget is long budget && total > budget)
+        {
+            throw new HdxException("ModelTooLargeForHost", HdxErrorKind.ResourceUnavailable,
+                $"{shape.Descriptor.Name} needs {Gib(total)} of weights and KV cache in total, more than the host budget of {Gib(budget)}.",
+                budget, "Raise -HostMemoryBudget, or use a smaller -MaxLength or -Dtype.");
+        }
+    }
+
+    private static (CompileAction, CompiledManifest?) Decide(CompileOptions options, string source, string output, int maxLength)
+    {
+        if (!Directory.Exists(output))
+        {
+            return (CompileAction.Build, null);
+        }
+
+        var entries = Directory.EnumerateFileSystemEntries(output).Select(Path.GetFileName).ToList();
+        var foreign = entries.Where(e => !OwnEntries.Contains(e!) && !e!.Contains(".hdx-tmp-", StringComparison.Ordinal)).ToList();
+        if (foreign.Count > 0)
+        {
+            throw new HdxException("OutputPathNotEmpty", HdxErrorKind.InvalidArgument,
+                $"{output} exists and holds files that are not a HyperDex compiled model ({string.Join(", ", foreign.Take(3))}).", output,
+                "Choose an empty or new -OutputPath.");
+        }
+
+        CompiledManifest? manifest = ReadManifest(output);
+        if (manifest is null)
+        {
+            return (entries.Count == 0 ? CompileAction.Build : CompileAction.Rebuild, null);
+        }
+
+        if (options.Force)
+        {
+            return (CompileAction.Rebuild, manifest);
+        }
+
+        if (manifest.SourcePath != source)
+        {
+            throw new HdxException("CompiledModelMismatch", HdxErrorKind.InvalidArgument,
+                $"{output} is compiled from {manifest.SourcePath}, not {source}.", output,
+                "Pass -Force to rebuild it from this source, or a different -OutputPath.");
+        }
+
+        if (manifest.Dtype != options.Dtype || manifest.MaxLength != maxLength)
+        {
+            throw new HdxException("CompiledModelMismatch", HdxErrorKind.InvalidArgument,
+                $"{output} is compiled for {manifest.Dtype.ToUserName()} and max length {manifest.MaxLength}, not {options.Dtype.ToUserName()} and {maxLength}.",
+                output, "Pass -Force to rebuild it, or a different -OutputPath.");
+        }
+
+        return manifest.Variants.Any(v => v.NumDevice == options.NumDevice)
+            ? (CompileAction.Reuse, manifest)
+            : (CompileAction.AddVariant, manifest);
+    }
+
+    /// <summary>The manifest of a complete compiled model, or null when absent or unreadable (an incomplete folder).</summary>
+    public static CompiledManifest? ReadManifest(string output)
+    {
+        string path = CompiledLayout.Manifest(output);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            var manifest = CompiledJson.Read<CompiledManifest>(path);
+            return manifest.FormatVersion == CompiledManifest.CurrentFormatVersion ? manifest : null;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or IOException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    internal static string Gib(long bytes) => bytes >= 1L << 30
+        ? FormattableString.Invariant($"{bytes / (double)(1L << 30):0.##} GiB")
+        : FormattableString.Invariant($"{bytes / (double)(1L << 20):0.##} MiB");
+
+    public void Dispose() => Source.Dispose();
+}

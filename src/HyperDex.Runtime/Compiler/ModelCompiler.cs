@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using HyperDex.Runtime.Architectures;
+using HyperDex.Runtime.Checkpoints;
+using HyperDex.Runtime.Compiled;
+using HyperDex.Runtime.Diagnostics;
+
+namespace HyperDex.Runtime.Compiler;
+
+/// <summary>
+/// Runs a <see cref="CompilePlan"/>: phase 2 (convert into ckpt/), phase 3 (param/N images), phase 4 (inst/N
+/// programs), then hdx.json last. A full build happens in a temporary sibling folder renamed into place; a new
+/// variant is built in temporary param/ and inst/ folders renamed into place before the manifest lists it.
+/// </summary>
+public static class ModelCompiler
+{
+    public static CompileResult Compile(CompileOptions options, IHdxReporter reporter, CancellationToken cancellation)
+    {
+        using var plan = CompilePlan.Create(options, reporter, cancellation);
+        return Execute(plan, reporter, cancellation);
+    }
+
+    public static CompileResult Execute(CompilePlan plan, IHdxReporter reporter, CancellationToken cancellation)
+    {
+        var clock = Stopwatch.StartNew();
+        var progress = new CompileProgress(reporter, $"Compiling {plan.Source.ModelId}");
+        try
+        {
+            var manifest = plan.Action switch
+            {
+                CompileAction.Reuse => Reuse(plan, reporter),
+                CompileAction.AddVariant => AddVariant(plan, progress, cancellation),
+                _ => BuildAll(plan, progress, cancellation),
+            };
+            var elapsed = plan.CheckTime + clock.Elapsed;
+            reporter.Verbose($"Model compile complete: {plan.OutputPath} ({elapsed.TotalSeconds:0.0} s).");
+            return new CompileResult(plan.OutputPath, manifest, plan.Action, elapsed, FolderSize(plan.OutputPath));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new HdxException("OutputWriteFailed", HdxErrorKind.WriteError, $"Writing the compiled model to {plan.OutputPath} failed: {e.Message}",
+                plan.OutputPath, "Check free space and permissions of the output folder.", e);
+        }
+        finally
+        {
+            progress.Complete();
+        }
+    }
+
+    private static CompiledManifest Reuse(CompilePlan plan, IHdxReporter reporter)
+    {
+        reporter.Verbose($"{plan.OutputPath} is already compiled for {plan.Options.NumDevice} device(s); reusing it (pass -Force to rebuild).");
+        return plan.Existing!;
+    }
+
+    private static CompiledManifest BuildAll(CompilePlan plan, CompileProgress progress, CancellationToken cancellation)
+    {
+        using var folder = new AtomicFolder(plan.OutputPath);
+        string root = folder.Temporary;
+        var source = plan.Source;
+        var dtype = plan.Options.Dtype;
+        string earlier = Path.Combine(plan.OutputPath, CompiledLayout.CheckpointDirectory);
+        string staged = Path.Combine(root, CompiledLayout.CheckpointDirectory);
+
+        var hashes = source.HashFiles(cancellation);
+        var converted = ReusableCheckpoint(plan, hashes);
+        bool reused = converted is not null;
+        if (reused)
+        {
+            progress.Begin(2, $"{earlier} already holds this source converted to {converted!.Dtype}; reusing it");
+            Directory.Move(earlier, staged);
+        }
+        else
+        {
+            progress.Begin(2, $"{source.Folder} → {CompiledLayout.CheckpointDirectory}/ as {dtype.ToUserName()}");
+            converted = CheckpointConverter.Write(source, root, plan.OutputPath, dtype, hashes, (f, op) => progress.Report(2, f, op), cancellation);
+        }
+
+        try
+        {
+            string tokenizer = CompiledLayout.Tokenizer(root);
+            Directory.CreateDirectory(tokenizer);
+            foreach (string file in source.Tokenizer.Files)
+            {
+                File.Copy(Path.Combine(source.Folder, file), Path.Combine(tokenizer, file));
+            }
+
+            var variant = BuildVariant(root, root, source.Shape, dtype, plan.Options.NumDevice, plan.MaxLength, progress, cancellation);
+            var manifest = new CompiledManifest
+            {
+                ModelId = source.ModelId,
+                SourcePath = source.Folder,
+                SourceHashes = hashes,
+                Architecture = source.Shape.ToManifest(),
+                Dtype = dtype,
+                MaxLength = plan.MaxLength,
+                ParameterCount = source.Shape.ParameterCount,
+                TokenizerFiles = converted.TokenizerFiles,
+                Generation = converted.Generation,
+                Variants = new[] { variant },
+            };
+            WriteManifest(root, manifest);
+            cancellation.ThrowIfCancellationRequested();
+            folder.Commit();
+            return manifest;
+        }
+        catch when (reused && Directory.Exists(staged) && !Directory.Exists(earlier))
+        {
+            Directory.Move(staged, earlier); // give the reused checkpoint back to the folder it came from
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The checkpoint an earlier Convert-HdxModel left in an output without hdx.json, when it was converted from these
+    /// very source files (same path and hashes) to this dtype; HyperDex skips phase 2 then. Never with -Force.
+    /// </summary>
+    private static ConvertedCheckpoint? ReusableCheckpoint(CompilePlan plan, IReadOnlyDictionary<string, string> hashes)
+    {
+        if (plan.Action != CompileAction.Rebuild || plan.Options.Force || !File.Exists(CompiledLayout.CheckpointWeights(plan.OutputPath)))
+        {
+            return null;
+        }
+
+        try
+        {
+            var converted = ConvertedCheckpoint.Load(plan.OutputPath);
+            bool same = converted.SourcePath == plan.Source.Folder
+                && converted.Dtype == CheckpointConverter.TensorDtype(TensorRole.Matrix, plan.Options.Dtype)
+                && converted.SourceHashes.Count == hashes.Count
+                && hashes.All(h => converted.SourceHashes.TryGetValue(h.Key, out string? hash) && hash == h.Value);
+            return same ? converted : null;
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    private static CompiledManifest AddVariant(CompilePlan plan, CompileProgress progress, CancellationToken cancellation)
+    {
+        string root = plan.OutputPath;
+        int n = plan.Options.NumDevice;
+        var existing = plan.Existing!;
+        var shape = ConvertedCheckpoint.Load(root).ResolveShape();
+        progress.Begin(2, $"{CompiledLayout.CheckpointDirectory}/ already converted; building only the {n}-device variant");
+
+        // Build beside the final folders, then rename: a stopped compile leaves only temporaries, which finally removes.
+        string suffix = ".hdx-tmp-" + Guid.NewGuid().ToString("N")[..8];
+        string staging = Path.Combine(root, "." + n + suffix);
+        try
+        {
+            Directory.CreateDirectory(staging);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw AtomicFolder.NotWritable(root, e);
+        }
+
+        try
+        {
+            var variant = BuildVariant(root, staging, shape, existing.Dtype, n, existing.MaxLength, progress, cancellation);
+            cancellation.ThrowIfCancellationRequested();
+            foreach (string kind in new[] { CompiledLayout.ParamDirectory, CompiledLayout.InstructionDirectory })
+            {
+                string final = Path.Combine(root, kind, n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                if (Directory.Exists(final))
+                {
+                    Directory.Delete(final, recursive: true); // left by an earlier interrupted variant build
+                }
+
+                Directory.CreateDirectory(Path.Combine(root, kind));
+                Directory.Move(Path.Combine(staging, kind, n.ToString(System.Globalization.CultureInfo.InvariantCulture)), final);
+            }
+
+            var manifest = existing with { Variants = existing.Variants.Append(variant).OrderBy(v => v.NumDevice).ToList() };
+            WriteManifest(root, manifest);
+            return manifest;
+        }
+        finally
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Phases 3 and 4 for one device count: reads ckpt/ under <paramref name="checkpointRoot"/>, writes param/N and inst/N under <paramref name="outputRoot"/>.</summary>
+    private static DeviceVariant BuildVariant(string checkpointRoot, string outputRoot, ModelShape shape, HdxDtype dtype, int numDevice,
+        int maxLength, CompileProgress progress, CancellationToken cancellation)
+    {
+        string paramFolder = Path.GetDirectoryName(CompiledLayout.ParamImage(outputRoot, numDevice, 0))!;
+        string instFolder = Path.GetDirectoryName(CompiledLayout.Program(outputRoot, numDevice, 0))!;
+        Directory.CreateDirectory(paramFolder);
+        Directory.CreateDirectory(instFolder);
+
+        progress.Begin(3, $"partitioning for {numDevice} device(s) into {CompiledLayout.ParamDirectory}/{numDevice}/");
+        long bytesPerDevice = 0;
+        using (var checkpoint = SafetensorsFile.Open(CompiledLayout.CheckpointWeights(checkpointRoot)))
+        {
+            for (int d = 0; d < numDevice; d++)
+            {
+                progress.Report(3, (double)d / numDevice, $"device {d}");
+                var index = ParamMapper.Write(checkpoint, shape, dtype, numDevice, d, paramFolder, cancellation);
+                bytesPerDevice = Math.Max(bytesPerDevice, index.TotalBytes);
+            }
+        }
+
+        progress.Begin(4, $"{shape.Layers} layers × 6 fused steps per device into {CompiledLayout.InstructionDirectory}/{numDevice}/");
+        var programs = Enumerable.Range(0, numDevice).Select(d => ProgramGenerator.Build(shape, numDevice, d, maxLength)).ToList();
+        foreach (var program in programs)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            CompiledJson.Write(CompiledLayout.Program(outputRoot, numDevice, program.Device), program);
+        }
+
+        return new DeviceVariant { NumDevice = numDevice, ProgramDigest = ProgramGenerator.Digest(programs), ParamBytesPerDevice = bytesPerDevice };
+    }
+
+    /// <summary>hdx.json through a temporary file and a rename, so it is either the old or the new one, never half.</summary>
+    private static void WriteManifest(string root, CompiledManifest manifest)
+    {
+        string path = CompiledLayout.Manifest(root);
+        CompiledJson.Write(path + ".tmp", manifest);
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
+    private static long FolderSize(string folder) =>
+        new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+}

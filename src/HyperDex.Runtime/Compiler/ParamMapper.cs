@@ -1,0 +1,149 @@
+using HyperDex.Runtime.Architectures;
+using HyperDex.Runtime.Checkpoints;
+using HyperDex.Runtime.Compiled;
+
+namespace HyperDex.Runtime.Compiler;
+
+/// <summary>
+/// Phase 3: lays out one device's share of the converted checkpoint as a single image, every tensor at a 64-byte
+/// aligned offset: column-parallel tensors (q/k/v, gate/up, lm_head) keep their rows of the device's slice,
+/// row-parallel ones (o, down) the matching input columns, the rest is replicated. A tied lm_head is cut from embed.
+/// </summary>
+public static class ParamMapper
+{
+    /// <summary>
+    /// The tensors of a device image in image order, each with <see cref="ExpectedTensor.Source"/> naming the converted
+    /// checkpoint tensor it is cut from (a tied lm_head comes last, from embed).
+    /// </summary>
+    public static IReadOnlyList<ExpectedTensor> ImageTensors(ModelShape shape)
+    {
+        var tensors = shape.Tensors.Where(t => t.Canonical != "lm_head").Select(t => t with { Source = t.Canonical }).ToList();
+        var head = shape.Tensors.Where(t => t.Canonical == "lm_head").Select(t => t with { Source = t.Canonical }).FirstOrDefault()
+            ?? new ExpectedTensor("lm_head", shape.Descriptor.TiedHeadSource, new long[] { shape.Vocab, shape.Hidden }, 0, "vocab", TensorRole.Matrix, -1);
+        tensors.Add(head);
+        return tensors;
+    }
+
+    /// <summary>
+    /// A tensor's dtype in a device image: norms and biases F32; for an int8 compile, matrices whose (sliced) input
+    /// dimension is a multiple of 32 become Q8 and the rest (the embedding, odd widths) stay F16.
+    /// </summary>
+    public static HdxDtype ImageDtype(TensorRole role, HdxDtype target, long columns) => target switch
+    {
+        HdxDtype.Q8 when role == TensorRole.Matrix && Q8Blocks.Fits(columns) => HdxDtype.Q8,
+        _ => CheckpointConverter.TensorDtype(role, target),
+    };
+
+    /// <summary>Bytes of one device's image (what the memory check counts).</summary>
+    public static long ImageBytes(ModelShape shape, HdxDtype dtype, int numDevice, int device) =>
+        Layout(shape, dtype, numDevice, device).Sum(t => Align(t.Length));
+
+    /// <summary>Writes param/N/device{d}.bin and .json into <paramref name="paramFolder"/> (= param/N or its temp twin).</summary>
+    public static ParamIndex Write(SafetensorsFile checkpoint, ModelShape shape, HdxDtype dtype, int numDevice, int device,
+        string paramFolder, CancellationToken cancellation)
+    {
+        var layout = Layout(shape, dtype, numDevice, device);
+        var entries = new List<ParamTensor>();
+        string image = Path.Combine(paramFolder, $"device{device}.bin");
+        using (var stream = new FileStream(image, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            foreach (var (tensor, range, sliceShape, tensorDtype, length) in layout)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                long offset = Align(stream.Position);
+                stream.Write(new byte[offset - stream.Position]);
+                var source = checkpoint.Get(tensor.Source);
+                if (tensorDtype == HdxDtype.Q8)
+                {
+                    WriteQuantized(checkpoint, source, tensor.SplitAxis, range, stream, cancellation);
+                }
+                else
+                {
+                    WriteSlice(checkpoint, source, tensor.SplitAxis, range, stream, cancellation);
+                }
+
+                entries.Add(new ParamTensor { Name = tensor.Canonical, Dtype = tensorDtype, Shape = sliceShape, Offset = offset, Length = length });
+            }
+
+            stream.Write(new byte[Align(stream.Position) - stream.Position]);
+        }
+
+        var index = new ParamIndex { NumDevice = numDevice, Device = device, TotalBytes = new FileInfo(image).Length, Tensors = entries };
+        CompiledJson.Write(Path.Combine(paramFolder, $"device{device}.json"), index);
+        return index;
+    }
+
+    private static List<(ExpectedTensor Tensor, (long Start, long Count) Range, int[] Shape, HdxDtype Dtype, long Length)> Layout(
+        ModelShape shape, HdxDtype dtype, int numDevice, int device)
+    {
+        var layout = new List<(ExpectedTensor, (long, long), int[], HdxDtype, long)>();
+        foreach (var tensor in ImageTensors(shape))
+        {
+            var range = tensor.SplitAxis < 0
+                ? (0L, tensor.Shape[0])
+                : Partition.Range(tensor.SplitDimension!, tensor.Shape[tensor.SplitAxis], shape, numDevice, device);
+            int[] sliceShape = tensor.Shape.Select((d, axis) => (int)(axis == tensor.SplitAxis ? range.Item2 : d)).ToArray();
+            var tensorDtype = ImageDtype(tensor.Role, dtype, sliceShape[^1]);
+            long length = tensorDtype == HdxDtype.Q8
+                ? sliceShape[0] * Q8Blocks.RowBytes(sliceShape[1])
+                : sliceShape.Aggregate(1L, (p, d) => p * d) * SafetensorsDtypes.ElementSize(tensorDtype);
+            layout.Add((tensor, range, sliceShape, tensorDtype, length));
+        }
+
+        return layout;
+    }
+
+    private static void WriteSlice(SafetensorsFile checkpoint, SafetensorsTensor source, int axis, (long Start, long Count) range,
+        Stream stream, CancellationToken cancellation)
+    {
+        const int chunk = 1 << 20;
+        if (axis <= 0)
+        {
+            // Replicated, a row range, or a 1-D range: one contiguous run of elements.
+            long perRow = source.Shape.Count == 1 ? 1 : source.Columns;
+            long first = axis < 0 ? 0 : range.Start * perRow;
+            long count = axis < 0 ? source.ElementCount : range.Count * perRow;
+            for (long done = 0; done < count; done += chunk)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                stream.Write(checkpoint.RawElements(source, first + done, (int)Math.Min(chunk, count - done)));
+            }
+
+            return;
+        }
+
+        for (long row = 0; row < source.Rows; row++)
+        {
+            if ((row & 1023) == 0)
+            {
+                cancellation.ThrowIfCancellationRequested();
+            }
+
+            stream.Write(checkpoint.RawElements(source, (row * source.Columns) + range.Start, (int)range.Count));
+        }
+    }
+
+    /// <summary>Quantizes the device's slice of a 2-D tensor row by row.</summary>
+    private static void WriteQuantized(SafetensorsFile checkpoint, SafetensorsTensor source, int axis, (long Start, long Count) range,
+        Stream stream, CancellationToken cancellation)
+    {
+        var (firstRow, rows) = axis == 0 ? range : (0L, source.Rows);
+        var (firstColumn, columns) = axis == 1 ? range : (0L, source.Columns);
+        var row = new float[columns];
+        var blocks = new byte[Q8Blocks.RowBytes(columns)];
+        for (long r = firstRow; r < firstRow + rows; r++)
+        {
+            if ((r & 1023) == 0)
+            {
+                cancellation.ThrowIfCancellationRequested();
+            }
+
+            checkpoint.ReadSingles(source, (r * source.Columns) + firstColumn, row);
+            Q8Blocks.Quantize(row, blocks);
+            stream.Write(blocks);
+        }
+    }
+
+    public static long Align(long offset) =>
+        (offset + CompiledLayout.TensorAlignment - 1) / CompiledLayout.TensorAlignment * CompiledLayout.TensorAlignment;
+}

@@ -1,0 +1,272 @@
+using HyperDex.Runtime.Compiled;
+using HyperDex.Runtime.Diagnostics;
+using HyperDex.Runtime.Engine.Kernels;
+
+namespace HyperDex.Runtime.Engine;
+
+/// <summary>
+/// The host CPU execution engine for one compiled variant: one worker per compiled device, each running its own
+/// <see cref="DeviceProgram"/> over its weight shard and KV part, in lock-step, joined at the all-reduces. Device 0
+/// runs on the calling thread; the others on persistent threads. Forward steps of different sequences are
+/// serialised, so one engine serves concurrent generations.
+/// </summary>
+public sealed class HostEngine : IDisposable
+{
+    private readonly DeviceState[] _devices;
+    private readonly Thread[] _threads;
+    private readonly SemaphoreSlim[] _startSignals;
+    private readonly Barrier? _barrier;
+    private readonly StepContext _step;
+    private readonly AllReduceGroup _group;
+    private readonly object _stepLock = new();
+    private volatile Exception? _fault;
+    private volatile bool _stopping;
+    private bool _disposed;
+
+    private HostEngine(string modelPath, CompiledManifest manifest, DeviceState[] devices, StepContext step, AllReduceGroup group,
+        Barrier? barrier, KvBlockPool blocks)
+    {
+        ModelPath = modelPath;
+        Manifest = manifest;
+        _devices = devices;
+        _step = step;
+        _group = group;
+        _barrier = barrier;
+        Blocks = blocks;
+        _threads = new Thread[devices.Length - 1];
+        _startSignals = new SemaphoreSlim[devices.Length - 1];
+        for (int d = 1; d < devices.Length; d++)
+        {
+            int device = d;
+            _startSignals[d - 1] = new SemaphoreSlim(0);
+            _threads[d - 1] = new Thread(() => DeviceLoop(device)) { IsBackground = true, Name = $"hdx-device{device}" };
+            _threads[d - 1].Start();
+        }
+    }
+
+    public string ModelPath { get; }
+
+    public CompiledManifest Manifest { get; }
+
+    public int NumDevice => _devices.Length;
+
+    public int VocabSize => _devices[0].Program.VocabSize;
+
+    public int MaxLength => _devices[0].Program.MaxLength;
+
+    public KvBlockPool Blocks { get; }
+
+    /// <summary>Weight images (mapped) plus the KV block pool of every device: what keeping this engine loaded costs.</summary>
+    public long MemoryBytes => _devices.Sum(d => d.MemoryBytes);
+
+    /// <summary>True after a step failed inside a worker; the engine must then be reloaded.</summary>
+    public bool IsFaulted => _fault is not null;
+
+    /// <summary>Loads the variant compiled for <paramref name="numDevice"/> devices from a compiled model folder.</summary>
+    public static HostEngine Load(string modelPath, int numDevice = 1, HostEngineOptions? options = null)
+    {
+        options ??= new HostEngineOptions();
+        CompiledManifest manifest = CompiledModelFiles.ReadManifest(modelPath);
+        if (!manifest.Variants.Any(v => v.NumDevice == numDevice))
+        {
+            throw new HdxException("DeviceCountNotCompiled", HdxErrorKind.InvalidArgument,
+                $"{modelPath} is not compiled for {numDevice} device(s); it holds {string.Join(", ", manifest.Variants.Select(v => v.NumDevice))}",
+                numDevice, $"Compile it again with -NumDevice {numDevice}, or pick one of the compiled counts.");
+        }
+
+        int threads = Math.Max(1, options.ThreadsPerDevice ?? Environment.ProcessorCount / numDevice);
+        var devices = new List<DeviceState>();
+        try
+        {
+            for (int d = 0; d < numDevice; d++)
+            {
+                DeviceProgram program = CompiledModelFiles.ReadProgram(modelPath, numDevice, d);
+                ParamIndex index = CompiledModelFiles.ReadParamIndex(modelPath, numDevice, d);
+                var image = new ParamImage(CompiledModelFiles.Existing(CompiledLayout.ParamImage(modelPath, numDevice, d)), index);
+                devices.Add(new DeviceState(d, program, image, new ComputePool(threads, $"hdx-d{d}")));
+            }
+
+            DeviceProgram first = devices[0].Program;
+            foreach (var device in devices)
+            {
+                if (device.Program.MaxLength != first.MaxLength || device.Program.KvBlockSize != first.KvBlockSize || device.Program.VocabSize != first.VocabSize
+                    || device.Program.KvBlockSize <= 0 || device.Program.MaxLength <= 0)
+                {
+                    throw new HdxException("CompiledModelInvalid", HdxErrorKind.InvalidData,
+                        $"the device programs of {modelPath} disagree on MaxLength, KvBlockSize or VocabSize", modelPath);
+                }
+            }
+
+            int blocksPerSequence = (first.MaxLength + first.KvBlockSize - 1) / first.KvBlockSize;
+            int blockCount = blocksPerSequence * Math.Max(1, options.KvSequences);
+            var step = new StepContext(first.VocabSize);
+            Barrier? barrier = numDevice > 1 ? new Barrier(numDevice) : null;
+            var group = new AllReduceGroup(numDevice, ResidualWidth(first, modelPath), barrier);
+            var rotaryTables = new Dictionary<string, RotaryTable>();
+            foreach (var device in devices)
+            {
+                new ProgramBinder(device, step, group, rotaryTables, CompiledLayout.Program(modelPath, numDevice, device.Device)).Bind(blockCount);
+            }
+
+            return new HostEngine(modelPath, manifest, devices.ToArray(), step, group, barrier, new KvBlockPool(first.KvBlockSize, blockCount));
+        }
+        catch
+        {
+            foreach (var device in devices)
+            {
+                device.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Starts a sequence with room for <paramref name="capacity"/> positions, waiting for free KV blocks if needed.</summary>
+    public KvSequence CreateSequence(int capacity, CancellationToken cancellation = default)
+    {
+        if (capacity <= 0 || capacity > MaxLength)
+        {
+            throw new HdxException("SequenceTooLong", HdxErrorKind.InvalidArgument,
+                $"a sequence of {capacity} positions does not fit the model's MaxLength of {MaxLength}", capacity);
+        }
+
+        return new KvSequence(Blocks, capacity, cancellation);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="tokens"/> (the whole prompt in prefill, one token in decode) through the model at the
+    /// sequence's next positions, appends their keys and values, and writes the last token's logits.
+    /// </summary>
+    public void Forward(KvSequence sequence, ReadOnlySpan<int> tokens, Span<float> logits)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (tokens.IsEmpty || sequence.Length + tokens.Length > sequence.Capacity)
+        {
+            throw new HdxException("SequenceTooLong", HdxErrorKind.InvalidArgument,
+                $"{sequence.Length + tokens.Length} positions exceed the sequence's capacity of {sequence.Capacity}");
+        }
+
+        foreach (int token in tokens)
+        {
+            if ((uint)token >= (uint)VocabSize)
+            {
+                throw new HdxException("TokenOutOfRange", HdxErrorKind.InvalidArgument,
+                    $"token id {token} is outside the model's vocabulary of {VocabSize}", token);
+            }
+        }
+
+        lock (_stepLock)
+        {
+            if (_fault is not null)
+            {
+                throw new HdxException("EngineFaulted", HdxErrorKind.InvalidData,
+                    "the engine failed in an earlier step and must be reloaded", ModelPath, innerException: _fault);
+            }
+
+            PrepareStep(sequence, tokens);
+            for (int d = 0; d < _startSignals.Length; d++)
+            {
+                _startSignals[d].Release();
+            }
+
+            RunDevice(0);
+            if (_fault is not null)
+            {
+                throw new InvalidOperationException("a device worker failed during a forward step", _fault);
+            }
+
+            _step.Logits.Data.AsSpan(0, VocabSize).CopyTo(logits);
+            sequence.Length += tokens.Length;
+        }
+    }
+
+    private void PrepareStep(KvSequence sequence, ReadOnlySpan<int> tokens)
+    {
+        if (_step.Tokens.Length < tokens.Length)
+        {
+            _step.Tokens = new int[tokens.Length];
+        }
+
+        tokens.CopyTo(_step.Tokens);
+        _step.Rows = tokens.Length;
+        _step.Start = sequence.Length;
+        _step.BlockTable = sequence.Blocks;
+        _group.EnsureRows(tokens.Length);
+        foreach (var device in _devices)
+        {
+            device.EnsureRows(tokens.Length);
+        }
+    }
+
+    private void DeviceLoop(int device)
+    {
+        while (true)
+        {
+            _startSignals[device - 1].Wait();
+            if (_stopping)
+            {
+                return;
+            }
+
+            RunDevice(device);
+        }
+    }
+
+    private void RunDevice(int device)
+    {
+        try
+        {
+            _devices[device].RunStep(_step);
+            _barrier?.SignalAndWait();
+        }
+        catch (Exception error)
+        {
+            // Leave the lock-step group so the other workers finish the step instead of waiting forever.
+            _fault ??= error;
+            _barrier?.RemoveParticipant();
+        }
+    }
+
+    private static int ResidualWidth(DeviceProgram program, string modelPath)
+    {
+        var embed = program.Instructions.FirstOrDefault(i => i.Op == OpCode.Embed);
+        var buffer = embed is null || embed.Outputs.Count == 0 ? null : program.Buffers.FirstOrDefault(b => b.Name == embed.Outputs[0]);
+        return buffer?.Width ?? throw new HdxException("CompiledModelInvalid", HdxErrorKind.InvalidData,
+            $"the program of {modelPath} has no Embed instruction writing a declared buffer", modelPath);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        lock (_stepLock)
+        {
+            _stopping = true;
+            foreach (var signal in _startSignals)
+            {
+                signal.Release();
+            }
+
+            foreach (var thread in _threads)
+            {
+                thread.Join();
+            }
+
+            foreach (var device in _devices)
+            {
+                device.Dispose();
+            }
+
+            foreach (var signal in _startSignals)
+            {
+                signal.Dispose();
+            }
+
+            _barrier?.Dispose();
+        }
+    }
+}

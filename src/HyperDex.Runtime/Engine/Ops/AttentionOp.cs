@@ -1,0 +1,102 @@
+using System.Numerics.Tensors;
+
+namespace HyperDex.Runtime.Engine.Ops;
+
+/// <summary>
+/// <see cref="Compiled.OpCode.Attention"/>: causal grouped-query attention of each (row, head) over the cached
+/// positions 0..its own, block by block through the block table; (row, head) pairs are split across workers.
+/// </summary>
+internal sealed class AttentionOp : BoundOp
+{
+    private readonly Job _job;
+
+    public AttentionOp(ActivationBuffer q, ActivationBuffer output, int heads, float scale, KvLayerStorage cache, int maxLength, int workers)
+    {
+        _job = new Job(q, output, heads, scale, cache, maxLength, workers);
+    }
+
+    public override void Execute(DeviceState device, StepContext step)
+    {
+        _job.Step = step;
+        // Each (row, head) costs about 4 · positions · headDim flops; tiny steps run inline rather than wake helpers.
+        int work = 4 * (step.Start + step.Rows) * _job.HeadDim;
+        device.Pool.Run(_job, step.Rows * _job.Heads, Math.Max(1, ComputePool.MinWorkPerWorker / work));
+        _job.Step = null;
+    }
+
+    private sealed class Job : ParallelJob
+    {
+        private readonly ActivationBuffer _q;
+        private readonly ActivationBuffer _output;
+        private readonly float _scale;
+        private readonly KvLayerStorage _cache;
+        private readonly int _group;
+        private readonly float[][] _scores;
+
+        public Job(ActivationBuffer q, ActivationBuffer output, int heads, float scale, KvLayerStorage cache, int maxLength, int workers)
+        {
+            _q = q;
+            _output = output;
+            Heads = heads;
+            _scale = scale;
+            _cache = cache;
+            _group = heads / cache.KvHeads;
+            _scores = new float[workers][];
+            for (int w = 0; w < workers; w++)
+            {
+                _scores[w] = new float[maxLength];
+            }
+        }
+
+        public int Heads { get; }
+
+        public int HeadDim => _cache.HeadDim;
+
+        public StepContext? Step { get; set; }
+
+        public override void Execute(int start, int end, int worker)
+        {
+            StepContext step = Step!;
+            int headDim = _cache.HeadDim;
+            int blockSize = _cache.BlockSize;
+            float[] keys = _cache.Keys;
+            float[] values = _cache.Values;
+            for (int index = start; index < end; index++)
+            {
+                int t = index / Heads;
+                int head = index % Heads;
+                int kvHead = head / _group;
+                int length = step.Start + t + 1;
+                ReadOnlySpan<float> query = _q.Row(t).Slice(head * headDim, headDim);
+                Span<float> scores = _scores[worker].AsSpan(0, length);
+
+                for (int position = 0; position < length; position += blockSize)
+                {
+                    int count = Math.Min(blockSize, length - position);
+                    int offset = _cache.Offset(step.BlockTable[position / blockSize], kvHead, 0);
+                    for (int slot = 0; slot < count; slot++)
+                    {
+                        scores[position + slot] = TensorPrimitives.Dot(query, keys.AsSpan(offset + slot * headDim, headDim)) * _scale;
+                    }
+                }
+
+                float max = TensorPrimitives.Max(scores);
+                TensorPrimitives.Subtract(scores, max, scores);
+                TensorPrimitives.Exp(scores, scores);
+                float inverseSum = 1f / TensorPrimitives.Sum(scores);
+
+                Span<float> output = _output.Row(t).Slice(head * headDim, headDim);
+                output.Clear();
+                for (int position = 0; position < length; position += blockSize)
+                {
+                    int count = Math.Min(blockSize, length - position);
+                    int offset = _cache.Offset(step.BlockTable[position / blockSize], kvHead, 0);
+                    for (int slot = 0; slot < count; slot++)
+                    {
+                        TensorPrimitives.MultiplyAdd(values.AsSpan(offset + slot * headDim, headDim), scores[position + slot] * inverseSum, output, output);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using System.IO.MemoryMappedFiles;
+using HyperDex.Runtime.Compiled;
+using HyperDex.Runtime.Diagnostics;
+
+namespace HyperDex.Runtime.Engine;
+
+/// <summary>
+/// One device's weight image (param/N/device{d}.bin), memory-mapped read-only: the OS pages weights in on first
+/// use and shares them between processes, so loading costs no copy.
+/// </summary>
+internal sealed unsafe class ParamImage : IDisposable
+{
+    private readonly MemoryMappedFile _file;
+    private readonly MemoryMappedViewAccessor _view;
+    private readonly byte* _base;
+    private readonly Dictionary<string, WeightTensor> _tensors = new(StringComparer.Ordinal);
+
+    public ParamImage(string imagePath, ParamIndex index)
+    {
+        long size = new FileInfo(imagePath).Length;
+        if (size < index.TotalBytes)
+        {
+            throw new HdxException("CompiledModelInvalid", HdxErrorKind.InvalidData,
+                $"{imagePath} holds {size} bytes but its index declares {index.TotalBytes}", imagePath,
+                "Compile the model again with Invoke-HdxCompile.");
+        }
+
+        Length = size;
+        _file = MemoryMappedFile.CreateFromFile(imagePath, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        try
+        {
+            _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            byte* pointer = null;
+            _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+            _base = pointer + _view.PointerOffset;
+        }
+        catch
+        {
+            _view?.Dispose();
+            _file.Dispose();
+            throw;
+        }
+
+        foreach (var tensor in index.Tensors)
+        {
+            int rows = tensor.Shape.Count == 1 ? 1 : tensor.Shape[0];
+            int cols = tensor.Shape[^1];
+            if (tensor.Shape.Count is < 1 or > 2 || tensor.Offset % CompiledLayout.TensorAlignment != 0
+                || tensor.Offset + tensor.Length > size
+                || tensor.Length != WeightTensor.ExpectedLength(tensor.Dtype, rows, cols)
+                || (tensor.Dtype == HdxDtype.Q8 && cols % 32 != 0))
+            {
+                Dispose();
+                throw new HdxException("CompiledModelInvalid", HdxErrorKind.InvalidData,
+                    $"tensor '{tensor.Name}' of {imagePath} has an inconsistent shape, dtype, offset or length", imagePath,
+                    "Compile the model again with Invoke-HdxCompile.");
+            }
+
+            _tensors[tensor.Name] = new WeightTensor(tensor.Name, tensor.Dtype, rows, cols, _base + tensor.Offset, tensor.Length);
+        }
+    }
+
+    /// <summary>Bytes of the mapped image.</summary>
+    public long Length { get; }
+
+    public bool TryGet(string name, out WeightTensor tensor) => _tensors.TryGetValue(name, out tensor!);
+
+    public void Dispose()
+    {
+        _view?.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view?.Dispose();
+        _file.Dispose();
+    }
+}

@@ -1,0 +1,204 @@
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    $script:hasStories = Test-SharedData 'models/stories260K'
+}
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    $script:stories = Join-Path $SharedRoot 'models/stories260K'
+    if (Test-SharedData 'models/stories260K') {
+        $script:model = Join-Path $TestDrive 'stories260K'
+        $script:compiled = Invoke-HdxCompile $stories -OutputPath $model -Dtype fp32 -NumDevice 1
+        Invoke-HdxCompile $stories -OutputPath $model -Dtype fp32 -NumDevice 2 | Out-Null
+        $script:expectedText = [IO.File]::ReadAllText((Join-Path $stories 'expected.txt'))
+        $script:expectedIds = @((Get-Content (Join-Path $stories 'expected_token_ids.txt') -Raw).Trim() -split ' ' | ForEach-Object { [int]$_ })
+    }
+}
+
+Describe 'Start-HdxGeneration' -Skip:(-not $hasStories) {
+    Context 'fidelity' {
+        It 'reproduces the reference stories260K output from BOS on <NumDevice> device(s)' -ForEach @(@{ NumDevice = 1 }, @{ NumDevice = 2 }) {
+            $result = Start-HdxGeneration -Model $model -MaxNewTokens 200 -NumDevice $NumDevice
+            $result | Should -BeOfType HyperDex.GenerationResult
+            $result.Text | Should -BeExactly $expectedText
+            $result.TokenIds | Should -Be $expectedIds
+            $result.PromptTokens | Should -Be 1
+            $result.GeneratedTokens | Should -Be 200
+            $result.FinishReason | Should -Be 'length'
+            $result.TokensPerSecond | Should -BeGreaterThan 0
+            $result.Seed | Should -BeNullOrEmpty
+        }
+
+        It 'treats temperature 0 as greedy even when sampling' {
+            $result = Start-HdxGeneration -Model $model -MaxNewTokens 30 -DoSample -Temperature 0
+            $result.TokenIds | Should -Be $expectedIds[0..29]
+        }
+    }
+
+    Context 'pipeline input' {
+        It 'generates once per prompt from the pipeline' {
+            $results = @('Once upon a time', 'Lily') | Start-HdxGeneration -Model $model -MaxNewTokens 8
+            $results.Count | Should -Be 2
+            $results[0].Prompt | Should -Be 'Once upon a time'
+            $results[1].Prompt | Should -Be 'Lily'
+            $results | ForEach-Object { $_.GeneratedTokens | Should -Be 8 }
+        }
+
+        It 'takes a CompiledModel from Invoke-HdxCompile through the pipeline' {
+            $compiled | Should -BeOfType HyperDex.CompiledModel
+            $result = $compiled | Start-HdxGeneration -MaxNewTokens 5
+            $result.TokenIds | Should -Be $expectedIds[0..4]
+            $result.Model | Should -Be $compiled.Path
+        }
+
+        It 'takes a CompiledModel as -Model with prompts from the pipeline' {
+            $results = 'Once upon a time', 'Lily' | Start-HdxGeneration -Model $compiled -MaxNewTokens 4
+            $results.Prompt | Should -Be @('Once upon a time', 'Lily')
+        }
+
+        It 'reproduces sampled tokens with the same seed' {
+            $a = Start-HdxGeneration -Model $model -Prompt 'Tom' -DoSample -TopK 0 -Seed 7 -MaxNewTokens 40
+            $b = Start-HdxGeneration -Model $model -Prompt 'Tom' -DoSample -TopK 0 -Seed 7 -MaxNewTokens 40
+            $c = Start-HdxGeneration -Model $model -Prompt 'Tom' -DoSample -TopK 0 -Seed 8 -MaxNewTokens 40
+            $a.TokenIds | Should -Be $b.TokenIds
+            ($a.TokenIds -join ',') | Should -Not -Be ($c.TokenIds -join ',')
+            $a.Seed | Should -Be 7
+        }
+
+        It 'ends at a stop string without returning it' {
+            $result = Start-HdxGeneration -Model $model -MaxNewTokens 200 -Stop 'Lily'
+            $result.FinishReason | Should -Be 'stop'
+            $result.Text | Should -BeExactly $expectedText.Substring(0, $expectedText.IndexOf('Lily'))
+        }
+    }
+
+    Context 'streaming' {
+        It 'writes each token record before generation has finished' {
+            $arrivals = Start-HdxGeneration -Model $model -MaxNewTokens 100 -Stream |
+                ForEach-Object { [pscustomobject]@{ Arrived = [DateTime]::UtcNow; Record = $_ } }
+            $arrivals.Count | Should -Be 100
+            $arrivals[0].Record | Should -BeOfType HyperDex.TokenRecord
+            # The first record reached the pipeline before the last token was even produced.
+            $arrivals[0].Arrived | Should -BeLessThan $arrivals[-1].Record.Timestamp
+            ($arrivals.Record.Text -join '') | Should -BeExactly $expectedText.Substring(0, ($arrivals.Record.Text -join '').Length)
+            $arrivals.Record.TokenId | Should -Be $expectedIds[0..99]
+            $arrivals[-1].Record.FinishReason | Should -Be 'length'
+            @($arrivals.Record | Where-Object FinishReason).Count | Should -Be 1
+            $arrivals[0].Record.Index | Should -Be 0
+        }
+
+        It 'stops at once under Select-Object -First and releases the KV cache' {
+            # The engine's KV pool holds two sequences: leaked streams would make the later generation wait forever.
+            foreach ($i in 1..3) {
+                $first = Start-HdxGeneration -Model $model -MaxNewTokens 200 -Stream | Select-Object -First 5
+                $first.Count | Should -Be 5
+                $first.TokenId | Should -Be $expectedIds[0..4]
+            }
+            $ps = [powershell]::Create()
+            try {
+                $null = $ps.AddScript("Import-Module '$env:HDX_TEST_MODULE'; (Start-HdxGeneration -Model '$model' -MaxNewTokens 20).GeneratedTokens")
+                $handle = $ps.BeginInvoke()
+                $handle.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(60)) | Should -BeTrue
+                $ps.EndInvoke($handle) | Should -Be 20
+            }
+            finally { $ps.Dispose() }
+        }
+
+        It 'writes Server-Sent Events frames ending with [DONE]' {
+            $frames = @(Start-HdxGeneration -Model $model -MaxNewTokens 200 -Sse)
+            $frames.Count | Should -Be 201
+            $frames[-1] | Should -BeExactly "data: [DONE]`n`n"
+            $frames[0] | Should -Match '^data: \{.*\}\n\n$'
+            $tokens = $frames[0..199] | ForEach-Object { $_.Substring(6).Trim() | ConvertFrom-Json }
+            ($tokens.text -join '') | Should -BeExactly $expectedText
+            $tokens[-1].finish_reason | Should -Be 'length'
+            $tokens[0].token_id | Should -Be $expectedIds[0]
+        }
+    }
+
+    Context 'cancellation' {
+        It 'stops on Ctrl+C and leaves the model usable' {
+            $ps = [powershell]::Create()
+            try {
+                $null = $ps.AddScript("Import-Module '$env:HDX_TEST_MODULE'; Start-HdxGeneration -Model '$model' -MaxNewTokens 400 -Stream | ForEach-Object { Start-Sleep -Milliseconds 20; `$_ }")
+                $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
+                $handle = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
+                $deadline = [DateTime]::UtcNow.AddSeconds(60)
+                while ($output.Count -lt 3 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 10 }
+                $output.Count | Should -BeGreaterOrEqual 3
+                $ps.Stop()
+                $handle.IsCompleted | Should -BeTrue
+                $output.Count | Should -BeLessThan 400
+                $output[-1].FinishReason | Should -BeNullOrEmpty
+            }
+            finally { $ps.Dispose() }
+
+            (Start-HdxGeneration -Model $model -MaxNewTokens 200).Text | Should -BeExactly $expectedText
+        }
+    }
+
+    Context 'model pool' {
+        It 'reuses a loaded model, and evicts idle ones beyond $HdxModelMemoryBudget' {
+            $tiny = Join-Path $TestDrive 'tiny-hf'
+            Invoke-TestTool @('make-model', '--out', $tiny) | Out-Null
+            $other = (Invoke-HdxCompile $tiny -OutputPath (Join-Path $TestDrive 'tiny') -Dtype fp32).Path
+            function Get-PoolMessage([string] $Path) {
+                @(Start-HdxGeneration -Model $Path -MaxNewTokens 2 -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message
+            }
+
+            Get-PoolMessage $model | Out-Null
+            Get-PoolMessage $model | Should -Match '^Using the pooled'
+            $HdxModelMemoryBudget = 1
+            try {
+                Get-PoolMessage $other | Should -Match '^Loaded'
+                Get-PoolMessage $model | Should -Match '^Loaded'
+            }
+            finally { Remove-Variable HdxModelMemoryBudget }
+            Get-PoolMessage $model | Should -Match '^Using the pooled'
+        }
+
+        It 'loads a private copy with -NoCache' {
+            @(Start-HdxGeneration -Model $model -MaxNewTokens 2 -NoCache -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message |
+                Should -Match '^Loaded'
+        }
+    }
+
+    Context 'errors' {
+        It 'reports a missing model' {
+            { Start-HdxGeneration -Model (Join-Path $TestDrive 'nope') -ErrorAction Stop } |
+                Should -Throw -ErrorId 'CompiledModelNotFound,HyperDex.PowerShell.Commands.StartHdxGenerationCommand'
+        }
+
+        It 'reports an incomplete model (no hdx.json)' {
+            $incomplete = Join-Path $TestDrive 'incomplete'
+            New-Item -ItemType Directory $incomplete | Out-Null
+            { Start-HdxGeneration -Model $incomplete -ErrorAction Stop } |
+                Should -Throw -ErrorId 'CompiledModelIncomplete,HyperDex.PowerShell.Commands.StartHdxGenerationCommand'
+        }
+
+        It 'reports a device count that was not compiled' {
+            { Start-HdxGeneration -Model $model -NumDevice 4 -ErrorAction Stop } |
+                Should -Throw -ErrorId 'DeviceCountNotCompiled,HyperDex.PowerShell.Commands.StartHdxGenerationCommand'
+        }
+
+        It 'reports a prompt longer than MaxLength and goes on with the next prompt' {
+            $long = 'Once upon a time there was a little girl. ' * 80
+            $results = @($long, 'Lily') | Start-HdxGeneration -Model $model -MaxNewTokens 3 -ErrorVariable failures -ErrorAction SilentlyContinue
+            $failures[0].FullyQualifiedErrorId | Should -Be 'PromptTooLong,HyperDex.PowerShell.Commands.StartHdxGenerationCommand'
+            @($results).Count | Should -Be 1
+            $results.Prompt | Should -Be 'Lily'
+        }
+
+        It 'rejects <Name> <Value>' -ForEach @(
+            @{ Name = 'Temperature'; Value = -1 }
+            @{ Name = 'TopP'; Value = 1.5 }
+            @{ Name = 'TopK'; Value = -2 }
+            @{ Name = 'RepetitionPenalty'; Value = 0 }
+            @{ Name = 'MaxNewTokens'; Value = 0 }
+        ) {
+            $parameters = @{ Model = $model; $Name = $Value }
+            { Start-HdxGeneration @parameters -ErrorAction Stop } |
+                Should -Throw -ErrorId 'InvalidSamplingParameter,HyperDex.PowerShell.Commands.StartHdxGenerationCommand'
+        }
+    }
+}
