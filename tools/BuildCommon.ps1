@@ -138,13 +138,14 @@ function Invoke-PesterTests($Build, [string[]] $PesterPath) {
     $env:HDX_TEST_TOOLS = Join-Path $testTools 'HyperDex.TestTools.dll'
     $summary = Join-Path $Build.Out 'TestResults/pester-summary.json'
     New-Item -ItemType Directory -Path (Split-Path $summary) -Force | Out-Null
-    $paths = if ($PesterPath) { $PesterPath } else { @(Join-Path $Build.Root 'tests') }
+    # From bash, `-PesterPath a,b` arrives as one string: split it here.
+    $paths = if ($PesterPath) { @($PesterPath -split ',' | ForEach-Object { $_.Trim() }) } else { @(Join-Path $Build.Root 'tests') }
     # A child pwsh: binary modules never unload, and the tests must see the built module, not this session.
     $pwsh = Get-PwshCommand
     $runner = Join-Path $Build.Root 'tools/PesterTest.ps1'
     $pwshArgs = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $runner,
         '-PesterModule', $pester, '-ModuleManifest', $Build.ModuleManifest, '-SummaryPath', $summary,
-        '-ResultPath', (Join-Path $Build.Out 'TestResults/Pester.xml'), '-Path') + $paths
+        '-ResultPath', (Join-Path $Build.Out 'TestResults/Pester.xml'), '-Path', ($paths -join '|'))
     & $pwsh[0] @pwshArgs | Out-Host
     if (-not (Test-Path $summary)) { throw "Pester did not run (exit code $LASTEXITCODE)" }
     Get-Content $summary -Raw | ConvertFrom-Json

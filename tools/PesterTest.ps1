@@ -5,7 +5,8 @@ param(
     [Parameter(Mandatory)] [string] $ModuleManifest,
     [Parameter(Mandatory)] [string] $SummaryPath,
     [Parameter(Mandatory)] [string] $ResultPath,
-    [Parameter(Mandatory)] [string[]] $Path
+    # Test files or folders separated by '|' (pwsh -File cannot bind an array).
+    [Parameter(Mandatory)] [string] $Path
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $PesterModule -Force
@@ -14,7 +15,7 @@ Import-Module $PesterModule -Force
 $env:HDX_TEST_MODULE = $ModuleManifest
 
 $config = New-PesterConfiguration
-$config.Run.Path = $Path
+$config.Run.Path = $Path -split '\|'
 $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Detailed'
 $config.Output.RenderMode = 'Plaintext'
