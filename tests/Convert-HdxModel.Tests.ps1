@@ -130,6 +130,7 @@ Describe 'Convert-HdxModel bad input' {
                 $config | ConvertTo-Json | Set-Content (Join-Path $model 'config.json') } }
         @{ Case = 'missing tokenizer'; ErrorId = 'TokenizerNotFound'; Break = { Remove-Item (Join-Path $model 'tokenizer.json') } }
         @{ Case = 'missing config'; ErrorId = 'ConfigNotFound'; Break = { Remove-Item (Join-Path $model 'config.json') } }
+        @{ Case = 'missing model folder'; ErrorId = 'ModelFolderNotFound'; Break = { Remove-Item $model -Recurse } }
         @{ Case = 'PyTorch weights only'; ErrorId = 'CheckpointFormatNotSupported'; Break = {
                 Remove-Item (Join-Path $model 'model*.safetensors*'); Set-Content (Join-Path $model 'pytorch_model.bin') 'x' } }
         @{ Case = 'unresolvable special token'; ErrorId = 'TokenizerSpecialTokenUnresolved'; Break = {

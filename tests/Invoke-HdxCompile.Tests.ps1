@@ -74,6 +74,18 @@ Describe 'Invoke-HdxCompile' {
         $index.tensors.offset | ForEach-Object { $_ % 64 | Should -Be 0 }
     }
 
+    It 'compiles stories260K to <Dtype> weights that generate its reference text (the first <Tokens> tokens)' -Skip:(-not (Test-SharedData 'models/stories260K')) -ForEach @(
+        # Measured: fp16 reproduces all 200 reference tokens; bf16 the first 185; int8 the first 114.
+        @{ Dtype = 'fp16'; Tokens = 200 }
+        @{ Dtype = 'bf16'; Tokens = 150 }
+        @{ Dtype = 'int8'; Tokens = 80 }
+    ) {
+        $expected = @((Get-Content (Join-Path $stories 'expected_token_ids.txt') -Raw).Trim() -split ' ' | ForEach-Object { [int]$_ })
+        $compiled = Invoke-HdxCompile -Path $stories -OutputPath (Join-Path $TestDrive "stories-$Dtype") -Dtype $Dtype -NumDevice 2
+        $result = Start-HdxGeneration -Model $compiled.Path -NumDevice 2 -MaxNewTokens $Tokens
+        $result.TokenIds | Should -Be $expected[0..($Tokens - 1)]
+    }
+
     It 'compiles int8 (Q8) weights' {
         $model = New-TestModel 'int8'
         $compiled = Invoke-HdxCompile -Path $model -OutputPath (Join-Path $TestDrive 'int8-out') -Dtype int8 -NumDevice 2

@@ -16,8 +16,6 @@ public sealed record HfModelConfig
 
     public required string Architecture { get; init; }
 
-    public string? ModelType { get; init; }
-
     public int? HiddenSize { get; init; }
 
     public int? IntermediateSize { get; init; }
@@ -54,8 +52,6 @@ public sealed record HfModelConfig
 
     public IReadOnlyList<int> EosTokenIds { get; init; } = Array.Empty<int>();
 
-    public string? TorchDtype { get; init; }
-
     public static HfModelConfig Load(string folder)
     {
         string path = Path.Combine(folder, FileName);
@@ -91,7 +87,6 @@ public sealed record HfModelConfig
             return new HfModelConfig
             {
                 Architecture = architecture,
-                ModelType = Str(root, "model_type"),
                 HiddenSize = Int(root, "hidden_size"),
                 IntermediateSize = Int(root, "intermediate_size"),
                 Layers = Int(root, "num_hidden_layers"),
@@ -110,7 +105,6 @@ public sealed record HfModelConfig
                 UseSlidingWindow = Bool(root, "use_sliding_window"),
                 BosTokenId = Int(root, "bos_token_id"),
                 EosTokenIds = Ids(root, "eos_token_id"),
-                TorchDtype = Str(root, "torch_dtype"),
             };
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)

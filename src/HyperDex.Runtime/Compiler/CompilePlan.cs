@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using HyperDex.Runtime.Architectures;
 using HyperDex.Runtime.Compiled;
 using HyperDex.Runtime.Diagnostics;
@@ -18,8 +19,9 @@ public sealed class CompilePlan : IDisposable
     };
 
     internal CompilePlan(CompileOptions options, ModelSource source, string output, int maxLength, CompileAction action,
-        CompiledManifest? existing, long paramBytesPerDevice, long kvBytesPerDevice)
+        CompiledManifest? existing, long paramBytesPerDevice, long kvBytesPerDevice, Stopwatch clock)
     {
+        CheckTime = clock.Elapsed;
         Options = options;
         Source = source;
         OutputPath = output;
@@ -48,6 +50,10 @@ public sealed class CompilePlan : IDisposable
 
     public ModelShape Shape => Source.Shape;
 
+    /// <summary>How long phase 0 took; added to the build time so the reported elapsed time covers the whole compile
+    /// (but not a -Confirm prompt in between).</summary>
+    internal TimeSpan CheckTime { get; }
+
     /// <summary>For ShouldProcess: what will be written where.</summary>
     public string Description => Action switch
     {
@@ -59,10 +65,11 @@ public sealed class CompilePlan : IDisposable
 
     public static CompilePlan Create(CompileOptions options, IHdxReporter reporter, CancellationToken cancellation)
     {
+        var clock = Stopwatch.StartNew();
         var source = ModelSource.Open(options.SourcePath, options.ModelId, scanNonFinite: false, cancellation);
         try
         {
-            return Create(options, source, reporter);
+            return Create(options, source, reporter, clock);
         }
         catch
         {
@@ -71,7 +78,7 @@ public sealed class CompilePlan : IDisposable
         }
     }
 
-    private static CompilePlan Create(CompileOptions options, ModelSource source, IHdxReporter reporter)
+    private static CompilePlan Create(CompileOptions options, ModelSource source, IHdxReporter reporter, Stopwatch clock)
     {
         var shape = source.Shape;
         Partition.Check(shape, options.NumDevice);
@@ -90,7 +97,7 @@ public sealed class CompilePlan : IDisposable
 
         string output = Path.GetFullPath(options.OutputPath ?? HdxPaths.DefaultModelFolder(source.ModelId));
         var (action, existing) = Decide(options, source.Folder, output, maxLength);
-        return new CompilePlan(options, source, output, maxLength, action, existing, param, kv);
+        return new CompilePlan(options, source, output, maxLength, action, existing, param, kv, clock);
     }
 
     private static int CheckMaxLength(CompileOptions options, ModelShape shape)

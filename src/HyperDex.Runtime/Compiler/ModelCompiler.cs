@@ -31,8 +31,9 @@ public static class ModelCompiler
                 CompileAction.AddVariant => AddVariant(plan, progress, cancellation),
                 _ => BuildAll(plan, progress, cancellation),
             };
-            reporter.Verbose($"Model compile complete: {plan.OutputPath} ({clock.Elapsed.TotalSeconds:0.0} s).");
-            return new CompileResult(plan.OutputPath, manifest, plan.Action, clock.Elapsed, FolderSize(plan.OutputPath));
+            var elapsed = plan.CheckTime + clock.Elapsed;
+            reporter.Verbose($"Model compile complete: {plan.OutputPath} ({elapsed.TotalSeconds:0.0} s).");
+            return new CompileResult(plan.OutputPath, manifest, plan.Action, elapsed, FolderSize(plan.OutputPath));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -57,35 +58,82 @@ public static class ModelCompiler
         string root = folder.Temporary;
         var source = plan.Source;
         var dtype = plan.Options.Dtype;
+        string earlier = Path.Combine(plan.OutputPath, CompiledLayout.CheckpointDirectory);
+        string staged = Path.Combine(root, CompiledLayout.CheckpointDirectory);
 
-        progress.Begin(2, $"{source.Folder} → {CompiledLayout.CheckpointDirectory}/ as {dtype.ToUserName()}");
         var hashes = source.HashFiles(cancellation);
-        var converted = CheckpointConverter.Write(source, root, plan.OutputPath, dtype, hashes, (f, op) => progress.Report(2, f, op), cancellation);
-        string tokenizer = CompiledLayout.Tokenizer(root);
-        Directory.CreateDirectory(tokenizer);
-        foreach (string file in source.Tokenizer.Files)
+        var converted = ReusableCheckpoint(plan, hashes);
+        bool reused = converted is not null;
+        if (reused)
         {
-            File.Copy(Path.Combine(source.Folder, file), Path.Combine(tokenizer, file));
+            progress.Begin(2, $"{earlier} already holds this source converted to {converted!.Dtype}; reusing it");
+            Directory.Move(earlier, staged);
+        }
+        else
+        {
+            progress.Begin(2, $"{source.Folder} → {CompiledLayout.CheckpointDirectory}/ as {dtype.ToUserName()}");
+            converted = CheckpointConverter.Write(source, root, plan.OutputPath, dtype, hashes, (f, op) => progress.Report(2, f, op), cancellation);
         }
 
-        var variant = BuildVariant(root, root, source.Shape, dtype, plan.Options.NumDevice, plan.MaxLength, progress, cancellation);
-        var manifest = new CompiledManifest
+        try
         {
-            ModelId = source.ModelId,
-            SourcePath = source.Folder,
-            SourceHashes = hashes,
-            Architecture = source.Shape.ToManifest(),
-            Dtype = dtype,
-            MaxLength = plan.MaxLength,
-            ParameterCount = source.Shape.ParameterCount,
-            TokenizerFiles = converted.TokenizerFiles,
-            Generation = converted.Generation,
-            Variants = new[] { variant },
-        };
-        WriteManifest(root, manifest);
-        cancellation.ThrowIfCancellationRequested();
-        folder.Commit();
-        return manifest;
+            string tokenizer = CompiledLayout.Tokenizer(root);
+            Directory.CreateDirectory(tokenizer);
+            foreach (string file in source.Tokenizer.Files)
+            {
+                File.Copy(Path.Combine(source.Folder, file), Path.Combine(tokenizer, file));
+            }
+
+            var variant = BuildVariant(root, root, source.Shape, dtype, plan.Options.NumDevice, plan.MaxLength, progress, cancellation);
+            var manifest = new CompiledManifest
+            {
+                ModelId = source.ModelId,
+                SourcePath = source.Folder,
+                SourceHashes = hashes,
+                Architecture = source.Shape.ToManifest(),
+                Dtype = dtype,
+                MaxLength = plan.MaxLength,
+                ParameterCount = source.Shape.ParameterCount,
+                TokenizerFiles = converted.TokenizerFiles,
+                Generation = converted.Generation,
+                Variants = new[] { variant },
+            };
+            WriteManifest(root, manifest);
+            cancellation.ThrowIfCancellationRequested();
+            folder.Commit();
+            return manifest;
+        }
+        catch when (reused && Directory.Exists(staged) && !Directory.Exists(earlier))
+        {
+            Directory.Move(staged, earlier); // give the reused checkpoint back to the folder it came from
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The checkpoint an earlier Convert-HdxModel left in an output without hdx.json, when it was converted from these
+    /// very source files (same path and hashes) to this dtype; HyperDex skips phase 2 then. Never with -Force.
+    /// </summary>
+    private static ConvertedCheckpoint? ReusableCheckpoint(CompilePlan plan, IReadOnlyDictionary<string, string> hashes)
+    {
+        if (plan.Action != CompileAction.Rebuild || plan.Options.Force || !File.Exists(CompiledLayout.CheckpointWeights(plan.OutputPath)))
+        {
+            return null;
+        }
+
+        try
+        {
+            var converted = ConvertedCheckpoint.Load(plan.OutputPath);
+            bool same = converted.SourcePath == plan.Source.Folder
+                && converted.Dtype == CheckpointConverter.TensorDtype(TensorRole.Matrix, plan.Options.Dtype)
+                && converted.SourceHashes.Count == hashes.Count
+                && hashes.All(h => converted.SourceHashes.TryGetValue(h.Key, out string? hash) && hash == h.Value);
+            return same ? converted : null;
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or NotSupportedException)
+        {
+            return null;
+        }
     }
 
     private static CompiledManifest AddVariant(CompilePlan plan, CompileProgress progress, CancellationToken cancellation)

@@ -88,6 +88,33 @@ public sealed class CompileFailureTests : IDisposable
     }
 
     [Fact]
+    public void ReusesTheCheckpointOfAnEarlierConvertAndGivesItBackWhenStopped()
+    {
+        using (var source = ModelSource.Open(_model, false, CancellationToken.None))
+        {
+            ModelConverter.Convert(source, _output, HdxDtype.F16, false, NullReporter.Instance, CancellationToken.None);
+        }
+
+        string weights = CompiledLayout.CheckpointWeights(_output);
+        var written = File.GetLastWriteTimeUtc(weights);
+        File.SetLastWriteTimeUtc(weights, written.AddDays(-1)); // a rewrite would move it forward again
+        using (var cancellation = new CancellationTokenSource())
+        {
+            Assert.ThrowsAny<OperationCanceledException>(() => ModelCompiler.Compile(Options(), new CancelOnPhase(cancellation, "Phase 3/4"), cancellation.Token));
+        }
+
+        Assert.Equal(new[] { "ckpt" }, Directory.EnumerateFileSystemEntries(_output).Select(Path.GetFileName));
+        Assert.Equal(written.AddDays(-1), File.GetLastWriteTimeUtc(weights));
+
+        var compiled = ModelCompiler.Compile(Options() with { Dtype = HdxDtype.Q8 }, NullReporter.Instance, CancellationToken.None);
+        Assert.Equal(CompileAction.Rebuild, compiled.Action);
+        Assert.Equal(written.AddDays(-1), File.GetLastWriteTimeUtc(weights)); // fp16 is also what an int8 compile keeps in ckpt/
+
+        var bf16 = ModelCompiler.Compile(Options() with { Dtype = HdxDtype.BF16, Force = true }, NullReporter.Instance, CancellationToken.None);
+        Assert.Equal(HdxDtype.BF16, ConvertedCheckpoint.Load(bf16.Path).Dtype);
+    }
+
+    [Fact]
     public void ChecksDeviceMemoryAndSuggestsMoreDevices()
     {
         var error = Fails(Options() with { DeviceMemoryBytes = 64 * 1024 });
