@@ -62,6 +62,18 @@ Describe 'Docs for <Name>' -ForEach $cmdletCases {
         }
     }
 
+    It 'reaches Get-Help: synopsis, every parameter described, examples' {
+        $help = Get-Help $Name -Full
+        $synopsis = ((Get-Content $page -Raw) -split '(?m)^## ')[1] -replace '^SYNOPSIS\s*', '' -replace '\s+', ' '
+        $help.Synopsis -replace '\s+', ' ' | Should -Be $synopsis.Trim()
+        $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+        foreach ($parameter in (Get-Command $Name).Parameters.Keys | Where-Object { $_ -notin $common }) {
+            $described = $help.parameters.parameter | Where-Object name -EQ $parameter
+            ($described.description.Text -join ' ') | Should -Not -BeNullOrEmpty -Because "-$parameter needs help text"
+        }
+        @($help.examples.example).Count | Should -BeGreaterThan 0
+    }
+
     It 'is listed on the module page' {
         Get-Content (Join-Path $docs 'HyperDex.PowerShell.md') -Raw | Should -Match "\[$Name\]"
     }

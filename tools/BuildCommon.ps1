@@ -99,7 +99,10 @@ function Invoke-DocsBuild($Build) {
         Write-Host "Docs: MAML help written to $culture"
     }
     else {
-        Write-Host 'skipped: platyPS not installed (Get-Help shows syntax and about_HyperDex only)'
+        # Same MAML from the same pages through our converter of the platyPS 2.0.0 subset we write.
+        $maml = Join-Path $culture 'HyperDex.PowerShell.dll-Help.xml'
+        & (Join-Path $Build.Root 'tools/MarkdownToMaml.ps1') -DocsPath $docs -OutputFile $maml
+        Write-Host "skipped: platyPS not installed; MAML help built by tools/MarkdownToMaml.ps1 instead ($maml)"
     }
 }
 
