@@ -104,6 +104,18 @@ Describe 'Invoke-HdxCompile' {
         }
     }
 
+    It 'compiles on top of the checkpoint Convert-HdxModel wrote, without converting again' {
+        $model = New-TestModel 'converted'
+        $out = Join-Path $TestDrive 'converted-out'
+        Convert-HdxModel -Path $model -OutputPath $out | Out-Null
+        $weights = Join-Path $out 'ckpt/hdx_model.safetensors'
+        $before = (Get-Item $weights).LastWriteTimeUtc
+        $verbose = Invoke-HdxCompile -Path $model -OutputPath $out -NumDevice 2 -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        ($verbose.Message -join "`n") | Should -BeLike '*ckpt already holds this source converted to F16; reusing it*'
+        (Get-Item $weights).LastWriteTimeUtc | Should -Be $before
+        Join-Path $out 'hdx.json' | Should -Exist
+    }
+
     It 'rebuilds a folder left incomplete by an interrupted compile' {
         $model = New-TestModel 'incomplete'
         $out = Join-Path $TestDrive 'incomplete-out'

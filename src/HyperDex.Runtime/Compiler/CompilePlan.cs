@@ -19,7 +19,7 @@ public sealed class CompilePlan : IDisposable
     };
 
     internal CompilePlan(CompileOptions options, ModelSource source, string output, int maxLength, CompileAction action,
-        CompiledManifest? existing, long paramBytesPerDevice, long kvBytesPerDevice, Stopwatch clock)
+        CompiledManifest? existing, Stopwatch clock)
     {
         CheckTime = clock.Elapsed;
         Options = options;
@@ -28,8 +28,6 @@ public sealed class CompilePlan : IDisposable
         MaxLength = maxLength;
         Action = action;
         Existing = existing;
-        ParamBytesPerDevice = paramBytesPerDevice;
-        KvBytesPerDevice = kvBytesPerDevice;
     }
 
     public CompileOptions Options { get; }
@@ -43,10 +41,6 @@ public sealed class CompilePlan : IDisposable
     public CompileAction Action { get; }
 
     public CompiledManifest? Existing { get; }
-
-    public long ParamBytesPerDevice { get; }
-
-    public long KvBytesPerDevice { get; }
 
     public ModelShape Shape => Source.Shape;
 
@@ -84,9 +78,10 @@ public sealed class CompilePlan : IDisposable
         Partition.Check(shape, options.NumDevice);
         int maxLength = CheckMaxLength(options, shape);
         long param = Enumerable.Range(0, options.NumDevice).Max(d => ParamMapper.ImageBytes(shape, options.Dtype, options.NumDevice, d));
-        long kv = 2L * shape.Layers * (shape.KvHeads / options.NumDevice) * shape.HeadDim * maxLength
-            * (options.Dtype == HdxDtype.F32 ? 4 : 2);
-        CheckMemory(options, shape, param, kv);
+        // K and V per layer, this device's KV heads: fp16 on an LPU (fp32 for an fp32 compile); the host engine keeps fp32.
+        long kvElements = 2L * shape.Layers * (shape.KvHeads / options.NumDevice) * shape.HeadDim * maxLength;
+        long kv = kvElements * (options.Dtype == HdxDtype.F32 ? 4 : 2);
+        CheckMemory(options, shape, param, kv, kvElements * 4);
         reporter.Verbose($"Phase-0 Check supported model: {shape.Descriptor.Name}, {shape.Layers} layers, hidden {shape.Hidden}, " +
             $"{shape.Heads} heads / {shape.KvHeads} KV heads, vocab {shape.Vocab}, {source.Tokenizer.Kind} tokenizer; " +
             $"per device {Gib(param)} weights + {Gib(kv)} KV cache for {maxLength} tokens on {options.NumDevice} device(s).");
@@ -97,7 +92,7 @@ public sealed class CompilePlan : IDisposable
 
         string output = Path.GetFullPath(options.OutputPath ?? HdxPaths.DefaultModelFolder(source.ModelId));
         var (action, existing) = Decide(options, source.Folder, output, maxLength);
-        return new CompilePlan(options, source, output, maxLength, action, existing, param, kv, clock);
+        return new CompilePlan(options, source, output, maxLength, action, existing, clock);
     }
 
     private static int CheckMaxLength(CompileOptions options, ModelShape shape)
@@ -120,7 +115,7 @@ public sealed class CompilePlan : IDisposable
         return maxLength;
     }
 
-    private static void CheckMemory(CompileOptions options, ModelShape shape, long param, long kv)
+    private static void CheckMemory(CompileOptions options, ModelShape shape, long param, long kv, long hostKv)
     {
         if (param + kv > options.DeviceMemoryBytes)
         {
@@ -130,7 +125,7 @@ public sealed class CompilePlan : IDisposable
                 options.NumDevice, fits.Any() ? $"Use -NumDevice {string.Join(" or ", fits)}, or a smaller -MaxLength." : "Use a smaller -MaxLength or a smaller model.");
         }
 
-        long total = (param + kv) * options.NumDevice;
+        long total = (param + hostKv) * options.NumDevice;
         if (options.HostMemoryBudget is long budget && total > budget)
         {
             throw new HdxException("ModelTooLargeForHost", HdxErrorKind.ResourceUnavailable,

@@ -7,17 +7,23 @@ namespace HyperDex.Runtime.Compiler;
 /// <summary>
 /// Phase 3: lays out one device's share of the converted checkpoint as a single image, every tensor at a 64-byte
 /// aligned offset: column-parallel tensors (q/k/v, gate/up, lm_head) keep their rows of the device's slice,
-/// row-parallel ones (o, down) the matching input columns, the rest is replicated. A tied lm_head is cut from embed.
+/// row-parallel ones (o, down) the matching input columns, the rest is replicated. A tied lm_head is cut from embed;
+/// on one device it would be all of embed, so the program reads embed itself (<see cref="HeadTensor"/>).
 /// </summary>
 public static class ParamMapper
 {
     /// <summary>
     /// The tensors of a device image in image order, each with <see cref="ExpectedTensor.Source"/> naming the converted
-    /// checkpoint tensor it is cut from (a tied lm_head comes last, from embed).
+    /// checkpoint tensor it is cut from (a tied lm_head comes last, from embed; none on one device).
     /// </summary>
-    public static IReadOnlyList<ExpectedTensor> ImageTensors(ModelShape shape)
+    public static IReadOnlyList<ExpectedTensor> ImageTensors(ModelShape shape, int numDevice)
     {
         var tensors = shape.Tensors.Where(t => t.Canonical != "lm_head").Select(t => t with { Source = t.Canonical }).ToList();
+        if (HeadTensor(shape, numDevice) != "lm_head")
+        {
+            return tensors;
+        }
+
         var head = shape.Tensors.Where(t => t.Canonical == "lm_head").Select(t => t with { Source = t.Canonical }).FirstOrDefault()
             ?? new ExpectedTensor("lm_head", shape.Descriptor.TiedHeadSource, new long[] { shape.Vocab, shape.Hidden }, 0, "vocab", TensorRole.Matrix, -1);
         tensors.Add(head);
@@ -33,6 +39,9 @@ public static class ParamMapper
         HdxDtype.Q8 when role == TensorRole.Matrix && Q8Blocks.Fits(columns) => HdxDtype.Q8,
         _ => CheckpointConverter.TensorDtype(role, target),
     };
+
+    /// <summary>The tensor FinalNormLogits reads: embed itself for tied embeddings on one device, else lm_head.</summary>
+    public static string HeadTensor(ModelShape shape, int numDevice) => shape.Tied && numDevice == 1 ? shape.Descriptor.TiedHeadSource : "lm_head";
 
     /// <summary>Bytes of one device's image (what the memory check counts).</summary>
     public static long ImageBytes(ModelShape shape, HdxDtype dtype, int numDevice, int device) =>
@@ -77,7 +86,7 @@ public static class ParamMapper
         ModelShape shape, HdxDtype dtype, int numDevice, int device)
     {
         var layout = new List<(ExpectedTensor, (long, long), int[], HdxDtype, long)>();
-        foreach (var tensor in ImageTensors(shape))
+        foreach (var tensor in ImageTensors(shape, numDevice))
         {
             var range = tensor.SplitAxis < 0
                 ? (0L, tensor.Shape[0])

@@ -68,7 +68,7 @@ public static class ProgramGenerator
 
         instructions.Add(new()
         {
-            Op = OpCode.FinalNormLogits, Inputs = ["x"], Outputs = ["logits"], Weights = ["final_norm", "lm_head"],
+            Op = OpCode.FinalNormLogits, Inputs = ["x"], Outputs = ["logits"], Weights = ["final_norm", ParamMapper.HeadTensor(shape, numDevice)],
             Attributes = new Dictionary<string, double> { ["eps"] = shape.Eps, ["vocabStart"] = vocabStart, ["vocabCount"] = vocabCount },
         });
 

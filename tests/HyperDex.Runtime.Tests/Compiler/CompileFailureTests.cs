@@ -123,6 +123,22 @@ public sealed class CompileFailureTests : IDisposable
     }
 
     [Fact]
+    public void HostBudgetCountsEveryImageAndAnFp32KvCache()
+    {
+        var built = ModelCompiler.Compile(Options(2) with { MaxLength = 100 }, NullReporter.Instance, CancellationToken.None);
+        long images = Enumerable.Range(0, 2).Sum(d => new FileInfo(CompiledLayout.ParamImage(built.Path, 2, d)).Length);
+        long kv = 2L * 2 /* layers */ * 2 /* KV heads */ * 16 /* head dim */ * 100 * sizeof(float);
+        var fits = Options(2) with { OutputPath = Path.Combine(_temp, "plan"), MaxLength = 100, HostMemoryBudget = images + kv };
+        using (var plan = CompilePlan.Create(fits, NullReporter.Instance, CancellationToken.None))
+        {
+            Assert.Equal(CompileAction.Build, plan.Action);
+        }
+
+        var error = Assert.Throws<HdxException>(() => CompilePlan.Create(fits with { HostMemoryBudget = images + kv - 1 }, NullReporter.Instance, CancellationToken.None));
+        Assert.Equal(("ModelTooLargeForHost", HdxErrorKind.ResourceUnavailable), (error.ErrorId, error.Kind));
+    }
+
+    [Fact]
     public void PlanningWritesNothing()
     {
         using var plan = CompilePlan.Create(Options(2), NullReporter.Instance, CancellationToken.None);

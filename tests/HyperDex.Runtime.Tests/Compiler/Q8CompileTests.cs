@@ -77,7 +77,7 @@ public sealed class Q8CompileTests : IDisposable
         var index = CompiledJson.Read<ParamIndex>(CompiledLayout.ParamIndex(result.Path, 1, 0));
         Assert.Equal(HdxDtype.F16, index.Tensors.Single(t => t.Name == "layers.0.mlp.down").Dtype); // 172 inputs
         Assert.Equal(HdxDtype.Q8, index.Tensors.Single(t => t.Name == "layers.0.mlp.up").Dtype);
-        Assert.Equal(HdxDtype.Q8, index.Tensors.Single(t => t.Name == "lm_head").Dtype);
+        Assert.DoesNotContain(index.Tensors, t => t.Name == "lm_head"); // tied on one device: the logits read embed
         Assert.Equal(new FileInfo(CompiledLayout.ParamImage(result.Path, 1, 0)).Length, index.TotalBytes);
     }
 
