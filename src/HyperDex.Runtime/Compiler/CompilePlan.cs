@@ -161,6 +161,12 @@ public sealed class CompilePlan : IDisposable
             return (CompileAction.Rebuild, manifest);
         }
 
+        if (manifest.SourcePath != source && options.ModelId is not null && manifest.ModelId == options.ModelId)
+        {
+            // A new revision of the same Hub model (another snapshot folder): the compiled model is stale.
+            return (CompileAction.Rebuild, manifest);
+        }
+
         if (manifest.SourcePath != source)
         {
             throw new HdxException("CompiledModelMismatch", HdxErrorKind.InvalidArgument,

@@ -198,6 +198,23 @@ public sealed class CompileFailureTests : IDisposable
     }
 
     [Fact]
+    public void RebuildsWhenTheSameHubModelComesFromANewRevision()
+    {
+        string first = Path.Combine(_temp, "snapshots", "aaaa");
+        string second = Path.Combine(_temp, "snapshots", "bbbb");
+        TinyModel.Write(first, new TinyModelSpec { Seed = 1 });
+        TinyModel.Write(second, new TinyModelSpec { Seed = 2 });
+        ModelCompiler.Compile(Options() with { SourcePath = first, ModelId = "test-org/tiny" }, NullReporter.Instance, CancellationToken.None);
+
+        var result = ModelCompiler.Compile(Options() with { SourcePath = second, ModelId = "test-org/tiny" }, NullReporter.Instance, CancellationToken.None);
+
+        Assert.Equal(CompileAction.Rebuild, result.Action);
+        Assert.Equal(Path.GetFullPath(second), CompiledJson.Read<CompiledManifest>(CompiledLayout.Manifest(_output)).SourcePath);
+        var error = Assert.Throws<HdxException>(() => ModelCompiler.Compile(Options() with { SourcePath = first, ModelId = "other-org/tiny" }, NullReporter.Instance, CancellationToken.None));
+        Assert.Equal("CompiledModelMismatch", error.ErrorId);
+    }
+
+    [Fact]
     public void RefusesAForeignFolderAndKeepsIt()
     {
         Directory.CreateDirectory(_output);
