@@ -137,6 +137,10 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
                 WriteError(error);
                 continue;
             }
+            catch (OperationCanceledException) when (CancelToken.IsCancellationRequested)
+            {
+                return; // Ctrl+C while waiting for KV cache room held by other generations
+            }
 
             try
             {

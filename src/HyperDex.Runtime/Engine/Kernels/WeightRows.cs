@@ -23,7 +23,7 @@ internal static unsafe class WeightRows
             case HdxDtype.F32:
                 return new ReadOnlySpan<float>(source, cols);
             case HdxDtype.F16:
-                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(source, cols), scratch[..cols]);
+                HalfToSingle((ushort*)source, scratch[..cols]);
                 return scratch[..cols];
             case HdxDtype.BF16:
                 BFloat16ToSingle((ushort*)source, scratch[..cols]);
@@ -62,6 +62,42 @@ internal static unsafe class WeightRows
             for (; i < n; i++)
             {
                 d[i] = BitConverter.Int32BitsToSingle(source[i] << 16);
+            }
+        }
+    }
+
+    /// <summary>
+    /// fp16 → fp32. With AVX-512: place exponent and mantissa in a float's low exponent bits and multiply by 2^112
+    /// (rebiases normals and turns subnormals right), force the exponent of Inf/NaN, then restore the sign.
+    /// </summary>
+    public static void HalfToSingle(ushort* source, Span<float> destination)
+    {
+        int n = destination.Length;
+        int i = 0;
+        fixed (float* d = destination)
+        {
+            if (Avx512F.IsSupported)
+            {
+                var signMask = Vector512.Create(0x8000u);
+                var valueMask = Vector512.Create(0x7FFFu);
+                var infinity = Vector512.Create(0x7C00u);
+                var exponentOnes = Vector512.Create(0x7F800000u);
+                var rebias = Vector512.Create(5.192297e+33f); // 2^112
+                for (; i + 16 <= n; i += 16)
+                {
+                    Vector512<uint> half = Avx512F.ConvertToVector512UInt32(Avx.LoadVector256(source + i));
+                    Vector512<uint> value = half & valueMask;
+                    Vector512<uint> bits = Avx512F.ShiftLeftLogical(value, 13);
+                    Vector512<float> scaled = bits.AsSingle() * rebias;
+                    Vector512<float> special = (bits | exponentOnes).AsSingle();
+                    Vector512<float> magnitude = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(value, infinity).AsSingle(), special, scaled);
+                    Avx512F.Store(d + i, (magnitude.AsUInt32() | Avx512F.ShiftLeftLogical(half & signMask, 16)).AsSingle());
+                }
+            }
+
+            if (i < n)
+            {
+                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(source + i, n - i), destination[i..]);
             }
         }
     }
