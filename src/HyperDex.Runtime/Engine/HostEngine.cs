@@ -66,6 +66,12 @@ public sealed class HostEngine : IDisposable
     public static HostEngine Load(string modelPath, int numDevice = 1, HostEngineOptions? options = null)
     {
         options ??= new HostEngineOptions();
+        if (options.PrefixCacheBytes < 0)
+        {
+            throw new HdxException("InvalidPrefixCacheSize", HdxErrorKind.InvalidArgument,
+                $"the prefix cache size must be 0 or more bytes, not {options.PrefixCacheBytes}", options.PrefixCacheBytes);
+        }
+
         CompiledManifest manifest = CompiledModelFiles.ReadManifest(modelPath);
         if (!manifest.Variants.Any(v => v.NumDevice == numDevice))
         {
