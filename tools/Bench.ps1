@@ -8,6 +8,8 @@
     bench-1b, compiles each with the module's own Invoke-HdxCompile for every dtype (cached under out/bench/compiled),
     and measures each compiled model in its own process: prefill tokens/s of a 512-token prompt, decode tokens/s over
     128 tokens, time to first token, peak resident memory, decode bandwidth efficiency and prefill FLOP efficiency.
+    On bench-110m fp16 it runs the prefix-cache scenarios of issue 8: time to first token of a 2,048-token prompt with
+    its first 1,984 tokens cached vs uncached, and a 10-turn chat replay (prompt tokens computed vs new per turn).
     With ../shared/tokenizers present it adds the tokenizer encode throughput. Figures are medians of several
     repetitions after a warm-up. Prints a table and writes out/bench/results.json (machine, commit, load, every figure).
     Called by `build.ps1 -Task Bench` (pass options with -BenchParameters @{ Quick = $true }), or directly.
@@ -44,6 +46,9 @@ param(
     [int] $BufferMiB = 1024,
 
     [switch] $SkipTokenizer,
+
+    # Skips issue 8's prefix-cache scenarios (run on bench-110m fp16).
+    [switch] $SkipPrefixCache,
 
     [string] $OutputDirectory = (Join-Path (Split-Path $PSScriptRoot -Parent) 'out/bench')
 )
@@ -113,17 +118,19 @@ $results = [ordered]@{
     targets  = [ordered]@{ decodeBandwidthEfficiency = 0.85; prefillFlopEfficiency = 0.5 }
     models   = [System.Collections.Generic.List[object]]::new()
     tokenizers = $null
-    # Issue 8 (prefix cache) plugs in here: on bench-110m, TTFT of a 2,048-token prompt with its first 1,984 tokens
-    # cached vs uncached, and a 10-turn chat replay's prefill tokens computed vs new; one entry per scenario.
     prefixCache = $null
 }
 
+function Get-BenchModel([string] $Name, [string] $Dtype) {
+    $compiled = Join-Path $OutputDirectory "compiled/$Name-$Dtype"
+    $compile = Invoke-HdxCompile -Path (Get-BenchCheckpoint $Name) -OutputPath $compiled -Dtype $Dtype
+    Write-Host "Measuring $Name $Dtype ($($compile.Action) compile) ..."
+    $compiled
+}
+
 foreach ($name in $Models) {
-    $source = Get-BenchCheckpoint $name
     foreach ($dtype in $Dtypes) {
-        $compiled = Join-Path $OutputDirectory "compiled/$name-$dtype"
-        $compile = Invoke-HdxCompile -Path $source -OutputPath $compiled -Dtype $dtype
-        Write-Host "Measuring $name $dtype ($($compile.Action) compile) ..."
+        $compiled = Get-BenchModel $name $dtype
         $figures = Invoke-BenchTool @('bench-model', '--model', $compiled,
             '--bandwidth', $machine.readBandwidthBytesPerSecond.ToString('R', [cultureinfo]::InvariantCulture),
             '--peak-flops', $machine.peakFlopsPerSecond.ToString('R', [cultureinfo]::InvariantCulture),
@@ -131,6 +138,12 @@ foreach ($name in $Models) {
         $figures | Add-Member -NotePropertyName name -NotePropertyValue $name
         $results.models.Add($figures)
     }
+}
+
+if (-not $SkipPrefixCache) {
+    $compiled = Get-BenchModel 'bench-110m' 'fp16'
+    Write-Host 'Measuring the prefix cache scenarios ...'
+    $results.prefixCache = Invoke-BenchTool @('bench-prefix', '--model', $compiled, '--reps', $Repetitions) | ConvertFrom-Json
 }
 
 if (-not $SkipTokenizer -and (Test-Path (Join-Path $shared 'tokenizers'))) {
@@ -161,6 +174,17 @@ $results.models | ForEach-Object {
         'CPU %'       = [math]::Round(100 * $_.cpuShare)
     }
 } | Format-Table -AutoSize | Out-Host
+
+if ($results.prefixCache) {
+    $cached = $results.prefixCache.cachedPrompt
+    $chat = $results.prefixCache.chatReplay
+    [pscustomobject]@{
+        'Prefix cache (bench-110m fp16)' = "TTFT $($cached.promptTokens) tokens: uncached $([math]::Round($cached.uncachedTimeToFirstTokenSeconds, 3)) s, " +
+            "$($cached.measuredCachedTokens) cached $([math]::Round($cached.cachedTimeToFirstTokenSeconds, 3)) s, ratio $([math]::Round($cached.ratio, 3)) (target <= 0.1)"
+        'Chat replay'                    = "$($chat.turns) turns: $($chat.computedTokens) prompt tokens computed for $($chat.newTokens) new, " +
+            "ratio $([math]::Round($chat.computedOverNew, 3)) (target <= 1.2)"
+    } | Format-List | Out-Host
+}
 
 if ($results.tokenizers) {
     $results.tokenizers | Select-Object family, recipe,

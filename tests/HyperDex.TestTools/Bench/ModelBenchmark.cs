@@ -82,30 +82,16 @@ public static class ModelBenchmark
         }
 
         double prefill = (clock.Elapsed - prefillStart).TotalSeconds;
-        int[] step = { ArgMax(logits) };
+        int[] step = { BenchMath.ArgMax(logits) };
         double firstToken = clock.Elapsed.TotalSeconds;
         var decodeStart = clock.Elapsed;
         for (int i = 0; i < decodeTokens; i++)
         {
             engine.Forward(sequence, step, logits);
-            step[0] = ArgMax(logits);
+            step[0] = BenchMath.ArgMax(logits);
         }
 
         return (prefill, firstToken, (clock.Elapsed - decodeStart).TotalSeconds);
-    }
-
-    private static int ArgMax(float[] values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
     }
 
     /// <summary>The engine's KV pool bytes (its memory beyond the weight images) per position it holds.</summary>
