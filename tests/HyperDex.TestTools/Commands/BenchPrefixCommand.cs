@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Text.Json;
+using HyperDex.Runtime.Compiled;
+using HyperDex.Runtime.Compiler;
+using HyperDex.Runtime.Diagnostics;
+using HyperDex.Runtime.Engine;
+using HyperDex.Runtime.Generation;
+
+namespace HyperDex.TestTools.Commands;
+
+/// <summary>
+/// `bench-prefix [--model DIR | --out DIR] [--repetitions N] [--prompt 2048] [--cached 1984] [--turns 10]`: the prefix
+/// cache's figures as JSON, measured in one run so the ratios hold on a busy machine.
+/// <list type="bullet">
+/// <item>TTFT of a prompt whose first --cached tokens are in the cache (another prompt with that beginning ran
+/// before), over the TTFT of the same prompt computed in full; medians of --repetitions after a warm-up.</item>
+/// <item>A --turns chat replay (token ids: each prompt = the previous prompt + its answer + a new user turn):
+/// prompt tokens computed over the tokens new in each turn (the user turns; all of the first prompt).</item>
+/// </list>
+/// Without --model, bench-110m (hidden 768, 12 layers, 12 heads, intermediate 2048, vocab 32000, fp16) is generated and
+/// compiled once under --out.
+/// </summary>
+public sealed class BenchPrefixCommand : ITestToolCommand
+{
+    public string Name => "bench-prefix";
+
+    public int Run(ToolArguments arguments)
+    {
+        int promptLength = arguments.GetInt("prompt", 2048);
+        int cachedLength = arguments.GetInt("cached", 1984);
+        int repetitions = arguments.GetInt("repetitions", 3);
+        int turns = arguments.GetInt("turns", 10);
+        string model = arguments.Has("model") ? arguments.Get("model") : Bench110M(arguments.Get("out"), promptLength + 256);
+
+        // The engine directly (its random weights pick ids beyond the small test tokenizer, so no detokenizing).
+        using var engine = HostEngine.Load(model);
+        var random = new Random(42);
+        int[] Tokens(int count) => Enumerable.Range(0, count).Select(_ => random.Next(3, engine.VocabSize)).ToArray();
+
+        // TTFT: the measured prompt shares its first cachedLength tokens with one that ran just before.
+        var cachedTimes = new List<double>();
+        var fullTimes = new List<double>();
+        int servedFromCache = 0;
+        for (int i = 0; i <= repetitions; i++)
+        {
+            int[] prompt = Tokens(promptLength);
+            engine.Blocks.Clear();
+            Greedy(engine, [.. prompt.AsSpan(0, cachedLength), .. Tokens(promptLength - cachedLength)], 1, useCache: true);
+            var cached = Greedy(engine, prompt, 1, useCache: true);
+            var full = Greedy(engine, prompt, 1, useCache: false);
+            if (i > 0)
+            {
+                cachedTimes.Add(cached.FirstToken.TotalSeconds);
+                fullTimes.Add(full.FirstToken.TotalSeconds);
+                servedFromCache = cached.Cached;
+            }
+        }
+
+        // Chat replay: a system prompt, then user turns and greedy answers.
+        engine.Blocks.Clear();
+        int[] history = Tokens(200);
+        long computed = 0, fresh = history.Length, uncached = 0;
+        for (int turn = 0; turn < turns; turn++)
+        {
+            var answer = Greedy(engine, history, 24, useCache: true);
+            computed += history.Length - answer.Cached;
+            uncached += history.Length;
+            int[] user = Tokens(random.Next(20, 80));
+            history = [.. history, .. answer.Tokens, .. user];
+            fresh += turn + 1 < turns ? user.Length : 0;
+        }
+
+        var statistics = engine.Blocks.Statistics;
+        double cachedMedian = Median(cachedTimes), fullMedian = Median(fullTimes);
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            model,
+            promptTokens = promptLength,
+            cachedTokens = servedFromCache,
+            ttftCachedSeconds = cachedMedian,
+            ttftUncachedSeconds = fullMedian,
+            ttftRatio = cachedMedian / fullMedian,
+            chatTurns = turns,
+            chatNewTokens = fresh,
+            chatComputedTokens = computed,
+            chatComputedOverNew = (double)computed / fresh,
+            chatTokensWithoutCache = uncached,
+            evictions = statistics.Evictions,
+        }));
+        return 0;
+    }
+
+    /// <summary>Greedy decoding as TokenGeneration does it (sequence from the cache or not, prefill in chunks), timed to the first token.</summary>
+    private static (int Cached, int[] Tokens, TimeSpan FirstToken) Greedy(HostEngine engine, int[] prompt, int count, bool useCache)
+    {
+        var clock = Stopwatch.StartNew();
+        int capacity = prompt.Length + count - 1;
+        using var sequence = useCache ? engine.CreateSequence(prompt, capacity) : engine.CreateSequence(capacity);
+        int cached = sequence.Length;
+        var logits = new float[engine.VocabSize];
+        for (int offset = cached; offset < prompt.Length; offset += TokenGeneration.PrefillChunk)
+        {
+            engine.Forward(sequence, prompt.AsSpan(offset, Math.Min(TokenGeneration.PrefillChunk, prompt.Length - offset)), logits);
+        }
+
+        var tokens = new int[count];
+        TimeSpan first = TimeSpan.Zero;
+        for (int i = 0; i < count; i++)
+        {
+            tokens[i] = Array.IndexOf(logits, logits.Max());
+            if (i == 0)
+            {
+                first = clock.Elapsed;
+            }
+
+            if (i + 1 < count)
+            {
+                engine.Forward(sequence, tokens.AsSpan(i, 1), logits);
+            }
+        }
+
+        return (cached, tokens, first);
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    /// <summary>bench-110m compiled to fp16 under <paramref name="root"/>, generated on first use.</summary>
+    private static string Bench110M(string root, int maxLength)
+    {
+        string compiled = Path.Combine(Path.GetFullPath(root), $"bench-110m-fp16-{maxLength}");
+        if (File.Exists(CompiledLayout.Manifest(compiled)))
+        {
+            return compiled;
+        }
+
+        string source = Path.Combine(Path.GetFullPath(root), "bench-110m-hf");
+        if (!File.Exists(Path.Combine(source, "config.json")))
+        {
+            TinyModel.Write(source, new TinyModelSpec
+            {
+                Hidden = 768, Layers = 12, Heads = 12, KvHeads = 12, Intermediate = 2048, Vocab = 32000, MaxPositions = maxLength, Seed = 110,
+            });
+        }
+
+        ModelCompiler.Compile(new CompileOptions { SourcePath = source, OutputPath = compiled, NumDevice = 1, Dtype = HdxDtype.F16, MaxLength = maxLength },
+            NullReporter.Instance, CancellationToken.None);
+        return compiled;
+    }
+}
