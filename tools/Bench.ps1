@@ -113,8 +113,8 @@ $results = [ordered]@{
     targets  = [ordered]@{ decodeBandwidthEfficiency = 0.85; prefillFlopEfficiency = 0.5 }
     models   = [System.Collections.Generic.List[object]]::new()
     tokenizers = $null
-    # Issue 8 (prefix cache) plugs in here: on bench-110m, TTFT of a 2,048-token prompt with its first 1,984 tokens
-    # cached vs uncached, and a 10-turn chat replay's prefill tokens computed vs new; one entry per scenario.
+    # Issue 8: on bench-110m fp16, TTFT of a 2,048-token prompt with its first 1,984 tokens cached vs uncached, and a
+    # 10-turn chat replay's prefill tokens computed vs new (ratios measured in the same run).
     prefixCache = $null
 }
 
@@ -131,6 +131,14 @@ foreach ($name in $Models) {
         $figures | Add-Member -NotePropertyName name -NotePropertyValue $name
         $results.models.Add($figures)
     }
+}
+
+if ($Models -contains 'bench-110m') {
+    $compiled = Join-Path $OutputDirectory 'compiled/bench-110m-fp16'
+    Invoke-HdxCompile -Path (Get-BenchCheckpoint 'bench-110m') -OutputPath $compiled -Dtype fp16 | Out-Null
+    Write-Host 'Measuring the prefix cache on bench-110m fp16 ...'
+    $results.prefixCache = Invoke-BenchTool @('bench-prefix', '--model', $compiled, '--repetitions', $Repetitions) | ConvertFrom-Json
+    $results.prefixCache | Add-Member -NotePropertyName targets -NotePropertyValue ([ordered]@{ ttftRatio = 0.1; chatComputedOverNew = 1.2 })
 }
 
 if (-not $SkipTokenizer -and (Test-Path (Join-Path $shared 'tokenizers'))) {
@@ -166,6 +174,17 @@ if ($results.tokenizers) {
     $results.tokenizers | Select-Object family, recipe,
         @{ n = 'warm MB/s'; e = { [math]::Round($_.warmMBPerSecond, 1) } },
         @{ n = 'cpu MB/s'; e = { [math]::Round($_.cpuMBPerSecond, 1) } } | Format-Table -AutoSize | Out-Host
+}
+
+if ($results.prefixCache) {
+    $p = $results.prefixCache
+    [pscustomobject]@{
+        'TTFT, 1,984 of 2,048 cached' = '{0:N3} s' -f $p.ttftCachedSeconds
+        'TTFT, uncached'              = '{0:N3} s' -f $p.ttftUncachedSeconds
+        'TTFT ratio (target <= 0.1)'  = [math]::Round($p.ttftRatio, 3)
+        'Chat computed / new (<= 1.2)' = '{0} / {1} = {2:N3}' -f $p.chatComputedTokens, $p.chatNewTokens, $p.chatComputedOverNew
+        'Chat tokens without cache'   = $p.chatTokensWithoutCache
+    } | Format-List | Out-Host
 }
 
 # Written beside the target and renamed, so a stopped run never leaves a half-written results.json.

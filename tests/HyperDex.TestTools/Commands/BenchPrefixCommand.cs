@@ -1,15 +1,12 @@
 using System.Diagnostics;
 using System.Text.Json;
-using HyperDex.Runtime.Compiled;
-using HyperDex.Runtime.Compiler;
-using HyperDex.Runtime.Diagnostics;
 using HyperDex.Runtime.Engine;
 using HyperDex.Runtime.Generation;
 
 namespace HyperDex.TestTools.Commands;
 
 /// <summary>
-/// `bench-prefix [--model DIR | --out DIR] [--repetitions N] [--prompt 2048] [--cached 1984] [--turns 10]`: the prefix
+/// `bench-prefix --model DIR [--repetitions N] [--prompt 2048] [--cached 1984] [--turns 10]`: the prefix
 /// cache's figures as JSON, measured in one run so the ratios hold on a busy machine.
 /// <list type="bullet">
 /// <item>TTFT of a prompt whose first --cached tokens are in the cache (another prompt with that beginning ran
@@ -17,8 +14,7 @@ namespace HyperDex.TestTools.Commands;
 /// <item>A --turns chat replay (token ids: each prompt = the previous prompt + its answer + a new user turn):
 /// prompt tokens computed over the tokens new in each turn (the user turns; all of the first prompt).</item>
 /// </list>
-/// Without --model, bench-110m (hidden 768, 12 layers, 12 heads, intermediate 2048, vocab 32000, fp16) is generated and
-/// compiled once under --out.
+/// tools/Bench.ps1 runs it on bench-110m fp16 (MaxLength must leave room for the prompt).
 /// </summary>
 public sealed class BenchPrefixCommand : ITestToolCommand
 {
@@ -30,7 +26,7 @@ public sealed class BenchPrefixCommand : ITestToolCommand
         int cachedLength = arguments.GetInt("cached", 1984);
         int repetitions = arguments.GetInt("repetitions", 3);
         int turns = arguments.GetInt("turns", 10);
-        string model = arguments.Has("model") ? arguments.Get("model") : Bench110M(arguments.Get("out"), promptLength + 256);
+        string model = Path.GetFullPath(arguments.Get("model"));
 
         // The engine directly (its random weights pick ids beyond the small test tokenizer, so no detokenizing).
         using var engine = HostEngine.Load(model);
@@ -126,28 +122,5 @@ public sealed class BenchPrefixCommand : ITestToolCommand
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
-    /// <summary>bench-110m compiled to fp16 under <paramref name="root"/>, generated on first use.</summary>
-    private static string Bench110M(string root, int maxLength)
-    {
-        string compiled = Path.Combine(Path.GetFullPath(root), $"bench-110m-fp16-{maxLength}");
-        if (File.Exists(CompiledLayout.Manifest(compiled)))
-        {
-            return compiled;
-        }
-
-        string source = Path.Combine(Path.GetFullPath(root), "bench-110m-hf");
-        if (!File.Exists(Path.Combine(source, "config.json")))
-        {
-            TinyModel.Write(source, new TinyModelSpec
-            {
-                Hidden = 768, Layers = 12, Heads = 12, KvHeads = 12, Intermediate = 2048, Vocab = 32000, MaxPositions = maxLength, Seed = 110,
-            });
-        }
-
-        ModelCompiler.Compile(new CompileOptions { SourcePath = source, OutputPath = compiled, NumDevice = 1, Dtype = HdxDtype.F16, MaxLength = maxLength },
-            NullReporter.Instance, CancellationToken.None);
-        return compiled;
     }
 }
