@@ -168,6 +168,21 @@ public sealed class PrefixCacheTests : IDisposable
         }
     }
 
+    [Fact]
+    public void ACacheSizeAddsThatManyBytesOfBlocksToThePoolAndANegativeOneIsRejected()
+    {
+        string model = Model(16);
+        using var plain = HostEngine.Load(model, 1);
+        long perBlock = plain.Blocks.BytesPerBlock;
+        Assert.Equal(2L * 2 * 16 * 4 * 8 * sizeof(float), perBlock); // K and V, 2 layers, 16 slots, 4 KV heads of 8
+        Assert.Equal(2 * (256 / 16), plain.Blocks.BlockCount);
+        using var sized = HostEngine.Load(model, 1, new HostEngineOptions { PrefixCacheBytes = (10 * perBlock) + 1 });
+        Assert.Equal(plain.Blocks.BlockCount + 11, sized.Blocks.BlockCount);
+        Assert.Equal(plain.MemoryBytes + (11 * perBlock), sized.MemoryBytes);
+        var error = Assert.Throws<HyperDex.Runtime.Diagnostics.HdxException>(() => HostEngine.Load(model, 1, new HostEngineOptions { PrefixCacheBytes = -1 }));
+        Assert.Equal("InvalidPrefixCacheSize", error.ErrorId);
+    }
+
     /// <summary>A prompt that continues a random earlier sequence for a random length (or a fresh one), plus random tokens.</summary>
     private static int[] NextPrompt(Random random, List<int[]> computed)
     {
