@@ -10,9 +10,11 @@
     PowerShellVersion      = '7.4'
     FormatsToProcess       = @('HyperDex.PowerShell.Format.ps1xml')
     CmdletsToExport        = @(
+        'Clear-HdxPrefixCache'
         'Convert-HdxModel'
         'ConvertFrom-HdxTokenId'
         'ConvertTo-HdxTokenId'
+        'Get-HdxPrefixCache'
         'Get-LpuDevice'
         'Invoke-HdxCompile'
         'Start-HdxGeneration'

@@ -137,6 +137,44 @@ Describe 'Start-HdxGeneration' -Skip:(-not $hasStories) {
         }
     }
 
+    Context 'prefix cache' {
+        It 'serves a repeated prompt from the cache with the same output, and -NoPrefixCache computes it all' {
+            $prompt = 'Once upon a time, there was a little girl named Lily. She loved to play'
+            $first = Start-HdxGeneration -Model $model -Prompt $prompt -MaxNewTokens 20
+            $second = Start-HdxGeneration -Model $model -Prompt $prompt -MaxNewTokens 20
+            $plain = Start-HdxGeneration -Model $model -Prompt $prompt -MaxNewTokens 20 -NoPrefixCache
+            $second.CachedTokens | Should -Be ($second.PromptTokens - 1)
+            $plain.CachedTokens | Should -Be 0
+            $second.TokenIds | Should -Be $first.TokenIds
+            $plain.TokenIds | Should -Be $first.TokenIds
+        }
+
+        It 'reuses the previous prompt and answer in a chat' {
+            $turn1 = Start-HdxGeneration -Model $model -Prompt 'Tom had a red ball.' -MaxNewTokens 16
+            # The answer's text starts without the space its first token carries (as HF decodes), so the chat puts it back.
+            $next = "Tom had a red ball. $($turn1.Text) Then he"
+            $turn2 = Start-HdxGeneration -Model $model -Prompt $next -MaxNewTokens 8
+            # The answer's last token was never fed back, and re-encoding may merge it with the new turn: the rest is cached.
+            $turn2.CachedTokens | Should -BeGreaterOrEqual ($turn1.PromptTokens + $turn1.GeneratedTokens - 2)
+            $turn2.TokenIds | Should -Be (Start-HdxGeneration -Model $model -Prompt $next -MaxNewTokens 8 -NoPrefixCache).TokenIds
+        }
+
+        It 'shares cached blocks between generations running in parallel runspaces' {
+            $prompts = 0..7 | ForEach-Object { 'Once upon a time, there was a little dog named Max. ' + ('He liked to run', 'One day he', 'Max was sad', 'The sun')[$_ % 4] }
+            $expected = $prompts | ForEach-Object { , (Start-HdxGeneration -Model $model -Prompt $_ -MaxNewTokens 24 -NoPrefixCache).TokenIds }
+            $module = $env:HDX_TEST_MODULE
+            $results = $prompts | ForEach-Object -ThrottleLimit 2 -Parallel {
+                Import-Module $using:module
+                Start-HdxGeneration -Model $using:model -Prompt $_ -MaxNewTokens 24
+            }
+            $results.Count | Should -Be 8
+            foreach ($result in $results) {
+                $result.TokenIds | Should -Be $expected[[array]::IndexOf($prompts, $result.Prompt)]
+            }
+            ($results | Measure-Object CachedTokens -Sum).Sum | Should -BeGreaterThan 0
+        }
+    }
+
     Context 'model pool' {
         It 'reuses a loaded model, and evicts idle ones beyond $HdxModelMemoryBudget' {
             $tiny = Join-Path $TestDrive 'tiny-hf'

@@ -3,47 +3,157 @@
 .SYNOPSIS
     The performance benchmark: measures the machine's limits and the engine against them in one run.
 .DESCRIPTION
-    Builds the benchmark tool (tests/HyperDex.TestTools), runs it, prints a table and writes out/bench/results.json
-    (machine description, commit, every figure). Figures are medians of several repetitions after a warm-up.
-    Called by `build.ps1 -Task Bench`, or directly with parameters.
+    Builds the benchmark tool (tests/HyperDex.TestTools), measures the machine (streaming read bandwidth, peak FMA
+    rate), generates once and caches under out/bench/models the Llama-shaped random-weight checkpoints bench-110m and
+    bench-1b, compiles each with the module's own Invoke-HdxCompile for every dtype (cached under out/bench/compiled),
+    and measures each compiled model in its own process: prefill tokens/s of a 512-token prompt, decode tokens/s over
+    128 tokens, time to first token, peak resident memory, decode bandwidth efficiency and prefill FLOP efficiency.
+    On bench-110m fp16 it runs the prefix-cache scenarios of issue 8: time to first token of a 2,048-token prompt with
+    its first 1,984 tokens cached vs uncached, and a 10-turn chat replay (prompt tokens computed vs new per turn).
+    With ../shared/tokenizers present it adds the tokenizer encode throughput. Figures are medians of several
+    repetitions after a warm-up. Prints a table and writes out/bench/results.json (machine, commit, load, every figure).
+    Called by `build.ps1 -Task Bench` (pass options with -BenchParameters @{ Quick = $true }), or directly.
 .EXAMPLE
-    dotnet pwsh ./tools/Bench.ps1 -BufferMiB 2048
+    dotnet pwsh ./tools/Bench.ps1 -Quick
+.EXAMPLE
+    dotnet pwsh ./build.ps1 -Task Bench -BenchParameters @{ Models = 'bench-1b'; Dtypes = 'int8' }
 #>
 [CmdletBinding()]
 param(
-    # The built module manifest (passed by build.ps1; unused by the machine probes).
+    # The built module manifest (passed by build.ps1); defaults to the one `build.ps1 -Task Build` writes.
     [string] $ModulePath,
+
+    # bench-110m only, fewer repetitions, no tokenizer figures: a run of a few minutes.
+    [switch] $Quick,
+
+    [ValidateSet('bench-110m', 'bench-1b')]
+    [string[]] $Models = @('bench-110m', 'bench-1b'),
+
+    [ValidateSet('fp16', 'bf16', 'int8')]
+    [string[]] $Dtypes = @('fp16', 'bf16', 'int8'),
+
+    # Timed repetitions per model (after one warm-up); the figures are their medians.
+    [ValidateRange(1, 50)]
+    [int] $Repetitions = 3,
+
+    [ValidateRange(1, 4096)]
+    [int] $PromptTokens = 512,
+
+    [ValidateRange(1, 2048)]
+    [int] $DecodeTokens = 128,
 
     # Size of the buffer streamed by the bandwidth probe; far larger than the caches.
     [int] $BufferMiB = 1024,
 
+    [switch] $SkipTokenizer,
+
+    # Skips issue 8's prefix-cache scenarios (run on bench-110m fp16).
+    [switch] $SkipPrefixCache,
+
     [string] $OutputDirectory = (Join-Path (Split-Path $PSScriptRoot -Parent) 'out/bench')
 )
 $ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
 $root = Split-Path $PSScriptRoot -Parent
+$shared = Join-Path (Split-Path $root -Parent) 'shared'
+if ($Quick) {
+    $Models = @('bench-110m')
+    $Repetitions = [math]::Min($Repetitions, 2)
+    $SkipTokenizer = $true
+}
+if (-not $ModulePath) {
+    $version = (Import-PowerShellDataFile (Join-Path $root 'module/HyperDex.PowerShell.psd1')).ModuleVersion
+    $ModulePath = Join-Path $root "out/HyperDex.PowerShell/$version/HyperDex.PowerShell.psd1"
+}
+if (-not (Test-Path $ModulePath)) { throw "no built module at ${ModulePath}: run build.ps1 -Task Build first" }
+Import-Module $ModulePath
+
 $tools = Join-Path $root 'out/testtools'
 & dotnet build (Join-Path $root 'tests/HyperDex.TestTools/HyperDex.TestTools.csproj') -c Release -o $tools --nologo -v quiet | Out-Host
 if ($LASTEXITCODE -ne 0) { throw 'building the benchmark tool failed' }
 New-Item -ItemType Directory -Path $OutputDirectory -Force | Out-Null
 
 function Invoke-BenchTool([string[]] $Arguments) {
-    $json = & dotnet (Join-Path $tools 'HyperDex.TestTools.dll') @Arguments
+    $output = & dotnet (Join-Path $tools 'HyperDex.TestTools.dll') @Arguments
     if ($LASTEXITCODE -ne 0) { throw "HyperDex.TestTools $($Arguments -join ' ') failed" }
-    $json | ConvertFrom-Json
+    $output
 }
 
-$machine = Invoke-BenchTool @('bench-machine', '--buffer-mib', $BufferMiB)
+# The benchmark checkpoints: Llama shapes with deterministic random bf16 weights (as the real models ship).
+$shapes = @{
+    'bench-110m' = @('--layers', 12, '--hidden', 768, '--heads', 12, '--kv-heads', 12, '--intermediate', 2048, '--vocab', 32000,
+        '--max-positions', 4096, '--dtype', 'bf16', '--seed', 110)
+    'bench-1b'   = @('--layers', 16, '--hidden', 2048, '--heads', 32, '--kv-heads', 8, '--intermediate', 8192, '--vocab', 128256,
+        '--max-positions', 131072, '--tied', '--dtype', 'bf16', '--seed', 1)
+}
+
+# Generates a checkpoint once (under a temporary name, renamed when complete) and returns its folder.
+function Get-BenchCheckpoint([string] $Name) {
+    $folder = Join-Path $OutputDirectory "models/$Name"
+    if (-not (Test-Path $folder)) {
+        $temp = "$folder.tmp"
+        if (Test-Path $temp) { Remove-Item $temp -Recurse -Force }
+        Write-Host "Generating $Name ..."
+        Invoke-BenchTool (@('make-model', '--out', $temp) + $shapes[$Name]) | Out-Null
+        Move-Item $temp $folder
+    }
+    $folder
+}
+
+$loadBefore = [double]((Get-Content /proc/loadavg) -split ' ')[0]
+$machine = Invoke-BenchTool @('bench-machine', '--buffer-mib', $BufferMiB) | ConvertFrom-Json
 $results = [ordered]@{
-    date    = (Get-Date).ToUniversalTime().ToString('o')
-    commit  = (git -C $root rev-parse HEAD 2>$null)
-    machine = [ordered]@{
+    date     = (Get-Date).ToUniversalTime().ToString('o')
+    commit   = (git -C $root rev-parse HEAD 2>$null)
+    quick    = [bool]$Quick
+    machine  = [ordered]@{
         cpu                         = ((Get-Content /proc/cpuinfo | Select-String -Pattern '^model name' | Select-Object -First 1) -replace '^.*:\s*', '')
         cores                       = $machine.cores
+        memoryBytes                 = [long](((Get-Content /proc/meminfo | Select-String '^MemTotal:') -split '\s+')[1]) * 1024
         vectorPath                  = $machine.vectorPath
         readBandwidthBytesPerSecond = $machine.readBandwidthBytesPerSecond
         peakFlopsPerSecond          = $machine.peakFlopsPerSecond
+        loadAverageAtStart          = $loadBefore
+    }
+    targets  = [ordered]@{ decodeBandwidthEfficiency = 0.85; prefillFlopEfficiency = 0.5 }
+    models   = [System.Collections.Generic.List[object]]::new()
+    tokenizers = $null
+    # Issue 8: on bench-110m fp16, TTFT of a 2,048-token prompt with its first 1,984 tokens cached vs uncached, and a
+    # 10-turn chat replay's prefill tokens computed vs new (ratios measured in the same run).
+    prefixCache = $null
+}
+
+function Get-BenchModel([string] $Name, [string] $Dtype) {
+    $compiled = Join-Path $OutputDirectory "compiled/$Name-$Dtype"
+    $compile = Invoke-HdxCompile -Path (Get-BenchCheckpoint $Name) -OutputPath $compiled -Dtype $Dtype
+    Write-Host "Measuring $Name $Dtype ($($compile.Action) compile) ..."
+    $compiled
+}
+
+foreach ($name in $Models) {
+    foreach ($dtype in $Dtypes) {
+        $compiled = Get-BenchModel $name $dtype
+        $figures = Invoke-BenchTool @('bench-model', '--model', $compiled,
+            '--bandwidth', $machine.readBandwidthBytesPerSecond.ToString('R', [cultureinfo]::InvariantCulture),
+            '--peak-flops', $machine.peakFlopsPerSecond.ToString('R', [cultureinfo]::InvariantCulture),
+            '--prompt', $PromptTokens, '--decode', $DecodeTokens, '--reps', $Repetitions) | ConvertFrom-Json
+        $figures | Add-Member -NotePropertyName name -NotePropertyValue $name
+        $results.models.Add($figures)
     }
 }
+
+if (-not $SkipPrefixCache -and $Models -contains 'bench-110m') {
+    $compiled = Get-BenchModel 'bench-110m' 'fp16'
+    Write-Host '(prefix cache scenarios)'
+    $results.prefixCache = Invoke-BenchTool @('bench-prefix', '--model', $compiled, '--repetitions', $Repetitions) | ConvertFrom-Json
+    $results.prefixCache | Add-Member -NotePropertyName targets -NotePropertyValue ([ordered]@{ ttftRatio = 0.1; chatComputedOverNew = 1.2 })
+}
+
+if (-not $SkipTokenizer -and (Test-Path (Join-Path $shared 'tokenizers'))) {
+    Write-Host 'Measuring tokenizer encode throughput ...'
+    $results.tokenizers = @(Invoke-BenchTool @('bench-tokenizer', '--shared', $shared, '--json') | ConvertFrom-Json)
+}
+$results.machine.loadAverageAtEnd = [double]((Get-Content /proc/loadavg) -split ' ')[0]
 
 [pscustomobject]@{
     'CPU'              = $results.machine.cpu
@@ -51,8 +161,42 @@ $results = [ordered]@{
     'Vector path'      = $machine.vectorPath
     'Read GB/s'        = [math]::Round($machine.readBandwidthBytesPerSecond / 1e9, 1)
     'Peak FMA GFLOP/s' = [math]::Round($machine.peakFlopsPerSecond / 1e9, 1)
+    'Load average'     = "$($results.machine.loadAverageAtStart) at start, $($results.machine.loadAverageAtEnd) at end"
 } | Format-List | Out-Host
 
+$results.models | ForEach-Object {
+    [pscustomobject]@{
+        Model         = $_.name
+        Dtype         = $_.dtype
+        'Prefill t/s' = [math]::Round($_.prefillTokensPerSecond, 1)
+        'TTFT s'      = [math]::Round($_.timeToFirstTokenSeconds, 3)
+        'Decode t/s'  = [math]::Round($_.decodeTokensPerSecond, 2)
+        'RSS MiB'     = [math]::Round($_.peakResidentBytes / 1MB)
+        'BW eff %'    = [math]::Round(100 * $_.decodeBandwidthEfficiency, 1)
+        'FLOP eff %'  = [math]::Round(100 * $_.prefillFlopEfficiency, 1)
+        'CPU %'       = [math]::Round(100 * $_.cpuShare)
+    }
+} | Format-Table -AutoSize | Out-Host
+
+if ($results.tokenizers) {
+    $results.tokenizers | Select-Object family, recipe,
+        @{ n = 'warm MB/s'; e = { [math]::Round($_.warmMBPerSecond, 1) } },
+        @{ n = 'cpu MB/s'; e = { [math]::Round($_.cpuMBPerSecond, 1) } } | Format-Table -AutoSize | Out-Host
+}
+
+if ($results.prefixCache) {
+    $p = $results.prefixCache
+    [pscustomobject]@{
+        'TTFT, 1,984 of 2,048 cached' = '{0:N3} s' -f $p.ttftCachedSeconds
+        'TTFT, uncached'              = '{0:N3} s' -f $p.ttftUncachedSeconds
+        'TTFT ratio (target <= 0.1)'  = [math]::Round($p.ttftRatio, 3)
+        'Chat computed / new (<= 1.2)' = '{0} / {1} = {2:N3}' -f $p.chatComputedTokens, $p.chatNewTokens, $p.chatComputedOverNew
+        'Chat tokens without cache'   = $p.chatTokensWithoutCache
+    } | Format-List | Out-Host
+}
+
+# Written beside the target and renamed, so a stopped run never leaves a half-written results.json.
 $path = Join-Path $OutputDirectory 'results.json'
-$results | ConvertTo-Json -Depth 8 | Set-Content $path
+$results | ConvertTo-Json -Depth 8 | Set-Content "$path.tmp"
+Move-Item "$path.tmp" $path -Force
 Write-Host "Results: $path"

@@ -10,7 +10,8 @@ namespace HyperDex.TestTools;
 /// encode throughput (MB/s of UTF-8) on ~2 KB chunks per tokenizer family, after a warm-up of 200 calls. "first" is
 /// the first pass over the text, "warm" the best of three further passes. The text is the family's adversarial
 /// corpus plus the English/code guides in shared/guides (or --text), repeated to --mb megabytes. "cpu" divides by the
-/// process CPU time of the warm passes instead of wall time, which is steadier on a busy machine.
+/// process CPU time of the warm passes instead of wall time, which is steadier on a busy machine. --json prints the
+/// figures as one JSON array instead of the table (the benchmark task reads it).
 /// </summary>
 public sealed class BenchTokenizerCommand : ITestToolCommand
 {
@@ -24,7 +25,13 @@ public sealed class BenchTokenizerCommand : ITestToolCommand
         string[] families = arguments.Get("families", "gpt2,llama3_1,qwen3,llama2,mistral,gemma-256k").Split(',');
         double megabytes = double.Parse(arguments.Get("mb", "5"), System.Globalization.CultureInfo.InvariantCulture);
 
-        Console.WriteLine($"{"family",-12} {"recipe",-17} {"load s",7} {"MB",6} {"first MB/s",11} {"warm MB/s",10} {"cpu MB/s",9}");
+        bool json = arguments.Has("json");
+        var rows = new List<object>();
+        if (!json)
+        {
+            Console.WriteLine($"{"family",-12} {"recipe",-17} {"load s",7} {"MB",6} {"first MB/s",11} {"warm MB/s",10} {"cpu MB/s",9}");
+        }
+
         foreach (string family in families)
         {
             string folder = Path.Combine(shared, "tokenizers", family);
@@ -43,8 +50,20 @@ public sealed class BenchTokenizerCommand : ITestToolCommand
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             double warm = Enumerable.Range(0, 3).Max(_ => Pass(tokenizer, chunks, bytes));
             double cpu = 3 * bytes / 1e6 / (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+            if (json)
+            {
+                rows.Add(new { family, recipe = tokenizer.Kind.ToString(), loadSeconds = load.Elapsed.TotalSeconds, megabytes = bytes / 1e6,
+                    firstMBPerSecond = first, warmMBPerSecond = warm, cpuMBPerSecond = cpu });
+                continue;
+            }
+
             Console.WriteLine(FormattableString.Invariant(
                 $"{family,-12} {tokenizer.Kind,-17} {load.Elapsed.TotalSeconds,7:F2} {bytes / 1e6,6:F2} {first,11:F1} {warm,10:F1} {cpu,9:F1}"));
+        }
+
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(rows));
         }
 
         return 0;

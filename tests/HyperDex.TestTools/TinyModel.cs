@@ -42,6 +42,8 @@ public sealed record TinyModelSpec
 /// </summary>
 public static class TinyModel
 {
+    private const int WriteChunk = 1 << 20;
+
     /// <summary>Merges in training order; each only uses tokens that exist before it.</summary>
     private static readonly (string, string)[] MergeList =
     {
@@ -146,40 +148,55 @@ public static class TinyModel
         return list;
     }
 
+    /// <summary>
+    /// Streams the weights tensor by tensor in chunks (a 1B-parameter model never sits in memory), drawing from one
+    /// seeded generator in HF's tensor order, so the values depend only on the spec.
+    /// </summary>
     private static void WriteWeights(string folder, TinyModelSpec spec)
     {
         var random = new Random(spec.Seed);
-        var tensors = Tensors(spec).Select(t =>
+        var tensors = Tensors(spec);
+        var isNorm = tensors.ToDictionary(t => t.Name, t => t.IsNorm, StringComparer.Ordinal);
+        var specs = tensors.Select(t => new TensorSpec(t.Name, spec.Dtype, t.Shape)).ToList();
+        var values = new float[WriteChunk];
+        var bytes = new byte[WriteChunk * sizeof(float)];
+        int elementSize = SafetensorsDtypes.ElementSize(spec.Dtype);
+        void WriteData(TensorSpec tensor, Stream stream)
         {
-            var data = new float[t.Shape.Aggregate(1L, (a, b) => a * b)];
-            for (int i = 0; i < data.Length; i++)
+            bool norm = isNorm[tensor.Name];
+            for (long done = 0; done < tensor.ElementCount; done += WriteChunk)
             {
-                data[i] = t.IsNorm ? 1 + (0.1f * Normal(random)) : 0.05f * Normal(random);
-            }
+                int count = (int)Math.Min(WriteChunk, tensor.ElementCount - done);
+                for (int i = 0; i < count; i++)
+                {
+                    values[i] = norm ? 1 + (0.1f * Normal(random)) : 0.05f * Normal(random);
+                }
 
-            return (Spec: new TensorSpec(t.Name, spec.Dtype, t.Shape), Data: data);
-        }).ToList();
+                ElementConversion.FromSingle(values.AsSpan(0, count), spec.Dtype, bytes.AsSpan(0, count * elementSize));
+                stream.Write(bytes, 0, count * elementSize);
+            }
+        }
 
         var metadata = new Dictionary<string, string> { ["format"] = "pt" };
         if (spec.Shards <= 1)
         {
-            SafetensorsWriter.WriteSingles(Path.Combine(folder, "model.safetensors"), tensors, metadata);
+            SafetensorsWriter.Write(Path.Combine(folder, "model.safetensors"), specs, WriteData, metadata);
             return;
         }
 
-        int perShard = (tensors.Count + spec.Shards - 1) / spec.Shards;
+        int perShard = (specs.Count + spec.Shards - 1) / spec.Shards;
         var weightMap = new JsonObject();
         for (int s = 0; s < spec.Shards; s++)
         {
             string file = string.Create(CultureInfo.InvariantCulture, $"model-{s + 1:00000}-of-{spec.Shards:00000}.safetensors");
-            var shard = tensors.Skip(s * perShard).Take(perShard).ToList();
-            SafetensorsWriter.WriteSingles(Path.Combine(folder, file), shard, metadata);
-            shard.ForEach(t => weightMap[t.Spec.Name] = file);
+            var shard = specs.Skip(s * perShard).Take(perShard).ToList();
+            SafetensorsWriter.Write(Path.Combine(folder, file), shard, WriteData, metadata);
+            shard.ForEach(t => weightMap[t.Name] = file);
         }
 
         WriteJson(Path.Combine(folder, "model.safetensors.index.json"), new JsonObject
         {
-            ["metadata"] = new JsonObject { ["total_size"] = tensors.Sum(t => t.Spec.ByteLength) },
+            ["metadata"] = new JsonObject { ["total_size"] = specs.Sum(t => t.ByteLength) },
             ["weight_map"] = weightMap,
         });
     }

@@ -22,6 +22,9 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
     /// <summary>Preference variable: the most bytes pooled models may hold; the least recently used idle ones are evicted.</summary>
     private const string BudgetVariable = "HdxModelMemoryBudget";
 
+    /// <summary>Preference variable: the default -PrefixCacheSize (bytes) for models this session loads.</summary>
+    private const string PrefixCacheVariable = "HdxPrefixCacheSize";
+
     private SamplingOptions _options = new();
     private ModelLease? _lease;
     private string? _leasePath;
@@ -82,6 +85,18 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
     [Parameter]
     public SwitchParameter NoCache { get; set; }
 
+    /// <summary>Compute the whole prompt and cache nothing for this call (the model's prefix cache is left as it is).</summary>
+    [Parameter]
+    public SwitchParameter NoPrefixCache { get; set; }
+
+    /// <summary>
+    /// KV memory (bytes) set aside for the prefix cache when this call loads the model, beyond what running generations
+    /// use; 0 turns prefix caching off for the model. A pooled model loaded with another size is reloaded.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(0, long.MaxValue)]
+    public long PrefixCacheSize { get; set; }
+
     protected override void BeginProcessing()
     {
         var bound = MyInvocation.BoundParameters;
@@ -130,7 +145,7 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
 
             try
             {
-                _active = model.Generate(prompt, _options, CancelToken);
+                _active = model.Generate(prompt, _options, usePrefixCache: !NoPrefixCache, CancelToken);
             }
             catch (HdxException error)
             {
@@ -188,7 +203,7 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
             Reporter.Progress(new HdxProgress(1, "Generating", "Done", Completed: true));
             WriteObject(new GenerationResult(prompt, generation.Text, generation.GeneratedIds.ToArray(), generation.PromptIds.Count,
                 generation.FinishReason!.Value.ToName(), generation.TimeToFirstToken, generation.Elapsed, generation.TokensPerSecond,
-                generation.Sampling.IsGreedy ? null : generation.Sampling.Seed, modelPath));
+                generation.Sampling.IsGreedy ? null : generation.Sampling.Seed, modelPath, generation.CachedTokens));
         }
     }
 
@@ -211,24 +226,7 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
         return prompts.Count > 0 ? prompts : [string.Empty];
     }
 
-    private string ModelPath()
-    {
-        object value = Model.BaseObject;
-        string? path = value switch
-        {
-            string text => text,
-            FileSystemInfo info => info.FullName,
-            PathInfo info => info.ProviderPath,
-            _ => Model.Properties["Path"]?.Value?.ToString(),
-        };
-        if (string.IsNullOrEmpty(path))
-        {
-            throw new HdxException("InvalidModelArgument", HdxErrorKind.InvalidArgument,
-                $"-Model takes a compiled model folder or a CompiledModel object, not {value.GetType().Name}", value);
-        }
-
-        return GetUnresolvedProviderPathFromPSPath(path);
-    }
+    private string ModelPath() => ModelArgument.ResolvePath(this, Model);
 
     private LoadedModel Acquire(string path)
     {
@@ -242,7 +240,9 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
         object? budget = SessionState.PSVariable.GetValue(BudgetVariable);
         ModelPool.MemoryBudgetBytes = budget is null ? null : LanguagePrimitives.ConvertTo<long>(budget);
 
-        _lease = ModelPool.Acquire(path, NumDevice, NoCache);
+        object? cacheSize = MyInvocation.BoundParameters.ContainsKey(nameof(PrefixCacheSize))
+            ? PrefixCacheSize : SessionState.PSVariable.GetValue(PrefixCacheVariable);
+        _lease = ModelPool.Acquire(path, NumDevice, NoCache, cacheSize is null ? null : LanguagePrimitives.ConvertTo<long>(cacheSize));
         _leasePath = path;
         WriteVerbose(_lease.Loaded
             ? $"Loaded {path} for {NumDevice} device(s): {_lease.Model.Engine.MemoryBytes / (1 << 20)} MiB of weights and KV cache"

@@ -4,8 +4,9 @@ namespace HyperDex;
 public sealed class GenerationResult
 {
     internal GenerationResult(string prompt, string text, int[] tokenIds, int promptTokens, string finishReason,
-        TimeSpan timeToFirstToken, TimeSpan elapsed, double tokensPerSecond, int? seed, string model)
+        TimeSpan timeToFirstToken, TimeSpan elapsed, double tokensPerSecond, int? seed, string model, int cachedTokens)
     {
+        CachedTokens = cachedTokens;
         Prompt = prompt;
         Text = text;
         TokenIds = tokenIds;
@@ -29,6 +30,9 @@ public sealed class GenerationResult
     public int PromptTokens { get; }
 
     public int GeneratedTokens => TokenIds.Length;
+
+    /// <summary>Prompt tokens whose keys and values came from the prefix cache instead of being computed.</summary>
+    public int CachedTokens { get; }
 
     /// <summary>eos, stop, length or cancelled.</summary>
     public string FinishReason { get; }

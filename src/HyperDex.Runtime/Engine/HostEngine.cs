@@ -66,6 +66,12 @@ public sealed class HostEngine : IDisposable
     public static HostEngine Load(string modelPath, int numDevice = 1, HostEngineOptions? options = null)
     {
         options ??= new HostEngineOptions();
+        if (options.PrefixCacheBytes < 0)
+        {
+            throw new HdxException("InvalidPrefixCacheSize", HdxErrorKind.InvalidArgument,
+                $"the prefix cache size must be 0 or more bytes, not {options.PrefixCacheBytes}", options.PrefixCacheBytes);
+        }
+
         CompiledManifest manifest = CompiledModelFiles.ReadManifest(modelPath);
         if (!manifest.Variants.Any(v => v.NumDevice == numDevice))
         {
@@ -98,7 +104,9 @@ public sealed class HostEngine : IDisposable
             }
 
             int blocksPerSequence = (first.MaxLength + first.KvBlockSize - 1) / first.KvBlockSize;
-            int blockCount = blocksPerSequence * Math.Max(1, options.KvSequences);
+            long bytesPerBlock = devices.Sum(d => d.Program.KvCaches.Sum(c => 2L * first.KvBlockSize * c.KvHeads * c.HeadDim * sizeof(float)));
+            long cacheBlocks = options.PrefixCacheBytes is long cacheBytes && bytesPerBlock > 0 ? (cacheBytes + bytesPerBlock - 1) / bytesPerBlock : 0;
+            int blockCount = checked((int)(blocksPerSequence * (long)Math.Max(1, options.KvSequences) + cacheBlocks));
             var step = new StepContext(first.VocabSize);
             Barrier? barrier = numDevice > 1 ? new Barrier(numDevice) : null;
             var group = new AllReduceGroup(numDevice, ResidualWidth(first, modelPath), barrier);
@@ -108,7 +116,8 @@ public sealed class HostEngine : IDisposable
                 new ProgramBinder(device, step, group, rotaryTables, CompiledLayout.Program(modelPath, numDevice, device.Device)).Bind(blockCount);
             }
 
-            return new HostEngine(modelPath, manifest, devices.ToArray(), step, group, barrier, new KvBlockPool(first.KvBlockSize, blockCount));
+            var pool = new KvBlockPool(first.KvBlockSize, blockCount, options.PrefixCacheBytes != 0, bytesPerBlock);
+            return new HostEngine(modelPath, manifest, devices.ToArray(), step, group, barrier, pool);
         }
         catch
         {
@@ -124,13 +133,52 @@ public sealed class HostEngine : IDisposable
     /// <summary>Starts a sequence with room for <paramref name="capacity"/> positions, waiting for free KV blocks if needed.</summary>
     public KvSequence CreateSequence(int capacity, CancellationToken cancellation = default)
     {
+        CheckCapacity(capacity);
+        return Blocks.Acquire(ReadOnlySpan<int>.Empty, capacity, useCache: false, cancellation);
+    }
+
+    /// <summary>
+    /// Starts a sequence for <paramref name="prompt"/> that takes the longest prefix the prefix cache holds (never the
+    /// last token, whose logits the caller needs): its <see cref="KvSequence.Length"/> is then the number of cached
+    /// positions, and the caller forwards only prompt[Length..]. The blocks it fills are cached for later sequences.
+    /// </summary>
+    public KvSequence CreateSequence(ReadOnlySpan<int> prompt, int capacity, CancellationToken cancellation = default)
+    {
+        CheckCapacity(capacity);
+        if (prompt.Length > capacity)
+        {
+            throw new HdxException("SequenceTooLong", HdxErrorKind.InvalidArgument,
+                $"a prompt of {prompt.Length} tokens does not fit a sequence of {capacity} positions", prompt.Length);
+        }
+
+        KvSequence sequence = Blocks.Acquire(prompt, capacity, useCache: true, cancellation);
+        if (sequence.CopySource >= 0)
+        {
+            // The prefix ends inside a cached block: copy it into the sequence's own block (copy-on-write), whose
+            // remaining positions the prefill then overwrites. The source is immutable while referenced.
+            int target = sequence.Blocks[sequence.Length / Blocks.BlockSize];
+            foreach (var device in _devices)
+            {
+                foreach (var storage in device.Kv.Values)
+                {
+                    storage.CopyBlock(sequence.CopySource, target);
+                }
+            }
+
+            Blocks.Release(sequence.CopySource);
+            sequence.CopySource = -1;
+        }
+
+        return sequence;
+    }
+
+    private void CheckCapacity(int capacity)
+    {
         if (capacity <= 0 || capacity > MaxLength)
         {
             throw new HdxException("SequenceTooLong", HdxErrorKind.InvalidArgument,
                 $"a sequence of {capacity} positions does not fit the model's MaxLength of {MaxLength}", capacity);
         }
-
-        return new KvSequence(Blocks, capacity, cancellation);
     }
 
     /// <summary>
@@ -176,8 +224,15 @@ public sealed class HostEngine : IDisposable
             }
 
             _step.Logits.Data.AsSpan(0, VocabSize).CopyTo(logits);
+            if (sequence.Tokens is { } ids)
+            {
+                tokens.CopyTo(ids.AsSpan(sequence.Length));
+            }
+
             sequence.Length += tokens.Length;
         }
+
+        Blocks.RegisterFull(sequence);
     }
 
     private void PrepareStep(KvSequence sequence, ReadOnlySpan<int> tokens)

@@ -26,6 +26,14 @@ internal sealed class KvLayerStorage
 
     public float[] Values { get; }
 
+    /// <summary>Copies every position of block <paramref name="source"/> into block <paramref name="target"/>.</summary>
+    public void CopyBlock(int source, int target)
+    {
+        int length = KvHeads * BlockSize * HeadDim;
+        Array.Copy(Keys, Offset(source, 0, 0), Keys, Offset(target, 0, 0), length);
+        Array.Copy(Values, Offset(source, 0, 0), Values, Offset(target, 0, 0), length);
+    }
+
     /// <summary>Index of the first element of (block, kvHead, slot).</summary>
     public int Offset(int block, int kvHead, int slot) => ((block * KvHeads + kvHead) * BlockSize + slot) * HeadDim;
 }

@@ -59,10 +59,18 @@ public sealed class LoadedModel : IDisposable
     }
 
     /// <summary>Starts a generation for <paramref name="prompt"/>; the caller enumerates and disposes the stream.</summary>
+    /// <remarks>The prompt's cached prefix is reused and the blocks this generation fills are cached.</remarks>
     public TokenGeneration Generate(string prompt, SamplingOptions options, CancellationToken cancellation = default) =>
-        Generate(EncodePrompt(prompt), options, cancellation);
+        Generate(EncodePrompt(prompt), options, usePrefixCache: true, cancellation);
 
-    public TokenGeneration Generate(int[] promptIds, SamplingOptions options, CancellationToken cancellation = default)
+    /// <remarks>Without <paramref name="usePrefixCache"/> the whole prompt is computed and nothing is cached.</remarks>
+    public TokenGeneration Generate(string prompt, SamplingOptions options, bool usePrefixCache, CancellationToken cancellation = default) =>
+        Generate(EncodePrompt(prompt), options, usePrefixCache, cancellation);
+
+    public TokenGeneration Generate(int[] promptIds, SamplingOptions options, CancellationToken cancellation = default) =>
+        Generate(promptIds, options, usePrefixCache: true, cancellation);
+
+    public TokenGeneration Generate(int[] promptIds, SamplingOptions options, bool usePrefixCache, CancellationToken cancellation = default)
     {
         ResolvedSampling sampling = options.Resolve(Manifest.Generation);
         if (promptIds.Length >= Engine.MaxLength)
@@ -72,7 +80,7 @@ public sealed class LoadedModel : IDisposable
                 promptIds.Length, "Shorten the prompt, or compile the model again with a larger -MaxLength.");
         }
 
-        return new TokenGeneration(Engine, Tokenizer, promptIds, sampling, EosTokenIds, cancellation);
+        return new TokenGeneration(Engine, Tokenizer, promptIds, sampling, EosTokenIds, usePrefixCache, cancellation);
     }
 
     public void Dispose() => Engine.Dispose();

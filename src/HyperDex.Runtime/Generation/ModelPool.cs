@@ -32,14 +32,16 @@ public static class ModelPool
     /// The pooled model for <paramref name="path"/>, loading it on first use. With <paramref name="noCache"/> any pooled
     /// copy is evicted and a private one is loaded, disposed when the lease ends.
     /// </summary>
-    public static ModelLease Acquire(string path, int numDevice = 1, bool noCache = false)
+    /// <param name="prefixCacheBytes">KV room for the prefix cache (<see cref="HostEngineOptions.PrefixCacheBytes"/>); a pooled model loaded with another size is reloaded.</param>
+    public static ModelLease Acquire(string path, int numDevice = 1, bool noCache = false, long? prefixCacheBytes = null)
     {
         string full = Path.GetFullPath(path);
-        string key = $"{full}|{numDevice}|{File.GetLastWriteTimeUtc(CompiledLayout.Manifest(full)).Ticks}";
+        string key = $"{full}|{numDevice}|{File.GetLastWriteTimeUtc(CompiledLayout.Manifest(full)).Ticks}|{prefixCacheBytes}";
+        var options = new HostEngineOptions { PrefixCacheBytes = prefixCacheBytes };
         if (noCache)
         {
             Evict(full);
-            return new ModelLease(LoadedModel.Load(full, numDevice), null, loaded: true);
+            return new ModelLease(LoadedModel.Load(full, numDevice, options), null, loaded: true);
         }
 
         Entry entry;
@@ -54,7 +56,7 @@ public static class ModelPool
             if (existing is null)
             {
                 EvictLocked(full);
-                existing = new Entry(new Lazy<LoadedModel>(() => LoadedModel.Load(full, numDevice)), full);
+                existing = new Entry(new Lazy<LoadedModel>(() => LoadedModel.Load(full, numDevice, options)), full);
                 Entries[key] = existing;
             }
 
@@ -79,6 +81,16 @@ public static class ModelPool
             }
 
             throw;
+        }
+    }
+
+    /// <summary>The pooled models that have finished loading, least recently used first.</summary>
+    public static IReadOnlyList<LoadedModel> Loaded()
+    {
+        lock (Entries)
+        {
+            return Entries.Values.Where(e => e.Model.IsValueCreated && !e.Model.Value.Engine.IsFaulted)
+                .OrderBy(e => e.LastUsed).Select(e => e.Model.Value).ToList();
         }
     }
 

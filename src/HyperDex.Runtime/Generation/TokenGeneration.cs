@@ -37,7 +37,7 @@ public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<G
     private bool _disposed;
 
     internal TokenGeneration(HostEngine engine, IHdxTokenizer tokenizer, int[] promptIds, ResolvedSampling sampling,
-        IEnumerable<int> eosIds, CancellationToken cancellation)
+        IEnumerable<int> eosIds, bool usePrefixCache, CancellationToken cancellation)
     {
         _engine = engine;
         _prompt = promptIds;
@@ -56,8 +56,13 @@ public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<G
         _cancellation = cancellation;
         _logits = new float[engine.VocabSize];
         // The last token is never fed back, so the sequence needs room for prompt + budget - 1 positions.
-        _sequence = engine.CreateSequence(Math.Max(1, promptIds.Length + _budget - 1), cancellation);
+        int capacity = Math.Max(promptIds.Length, promptIds.Length + _budget - 1);
+        _sequence = usePrefixCache ? engine.CreateSequence(promptIds, capacity, cancellation) : engine.CreateSequence(capacity, cancellation);
+        CachedTokens = _sequence.CachedTokens;
     }
+
+    /// <summary>Prompt tokens whose keys and values came from the prefix cache instead of being computed.</summary>
+    public int CachedTokens { get; }
 
     public IReadOnlyList<int> PromptIds { get; }
 
@@ -104,9 +109,10 @@ public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<G
         if (_generated.Count == 0)
         {
             // The prompt goes through in batches of PrefillChunk rows (matrix-matrix work), checking for Ctrl+C between them.
-            for (int offset = 0; offset < _prompt.Length; offset += PrefillChunk)
+            // Only the part the prefix cache did not supply is computed.
+            for (int offset = CachedTokens; offset < _prompt.Length; offset += PrefillChunk)
             {
-                if (offset > 0 && _cancellation.IsCancellationRequested)
+                if (offset > CachedTokens && _cancellation.IsCancellationRequested)
                 {
                     Finish(Generation.FinishReason.Cancelled);
                     return false;

@@ -50,7 +50,7 @@ public static unsafe class MachineProbe
             }
 
             GC.KeepAlive(sink);
-            return Median(samples);
+            return BenchMath.Median(samples);
         }
         finally
         {
@@ -76,7 +76,7 @@ public static unsafe class MachineProbe
             }
         }
 
-        return Median(samples);
+        return BenchMath.Median(samples);
     }
 
     public static string VectorPath =>
@@ -200,11 +200,5 @@ public static unsafe class MachineProbe
         {
             thread.Join();
         }
-    }
-
-    public static double Median(IReadOnlyList<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 }

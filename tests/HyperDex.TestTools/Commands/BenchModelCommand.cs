@@ -1,0 +1,76 @@
+using System.Globalization;
+using System.Text.Json;
+using HyperDex.Runtime.Compiled;
+using HyperDex.Runtime.Engine;
+using HyperDex.TestTools.Bench;
+
+namespace HyperDex.TestTools.Commands;
+
+/// <summary>
+/// `bench-model --model DIR --bandwidth B/s --peak-flops FLOP/s [--prompt 512] [--decode 128] [--reps 3]`: measures one
+/// compiled model (see <see cref="ModelBenchmark"/>) and prints its figures and efficiencies as JSON. Run one model per
+/// process so the peak resident memory (VmHWM) is that model's.
+/// </summary>
+public sealed class BenchModelCommand : ITestToolCommand
+{
+    public string Name => "bench-model";
+
+    public int Run(ToolArguments arguments)
+    {
+        string model = Path.GetFullPath(arguments.Get("model"));
+        double bandwidth = double.Parse(arguments.Get("bandwidth"), CultureInfo.InvariantCulture);
+        double peakFlops = double.Parse(arguments.Get("peak-flops"), CultureInfo.InvariantCulture);
+        var options = new ModelBenchmarkOptions
+        {
+            PromptTokens = arguments.GetInt("prompt", 512),
+            DecodeTokens = arguments.GetInt("decode", 128),
+            Repetitions = arguments.GetInt("reps", 3),
+        };
+
+        var manifest = CompiledModelFiles.ReadManifest(model);
+        var index = CompiledModelFiles.ReadParamIndex(model, 1, 0);
+        string loadBefore = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        var r = ModelBenchmark.Run(model, options);
+        string loadAfter = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+
+        long weightBytes = BenchMath.DecodeWeightBytes(index);
+        double kvBytes = BenchMath.DecodeKvBytes(r.KvBytesPerPosition, options.PromptTokens, options.DecodeTokens);
+        double decodeRate = options.DecodeTokens / r.DecodeSeconds;
+        double flops = BenchMath.PrefillFlops(manifest.Architecture, options.PromptTokens);
+        var result = new
+        {
+            model,
+            dtype = manifest.Dtype.ToUserName(),
+            parameters = manifest.ParameterCount,
+            promptTokens = options.PromptTokens,
+            decodeTokens = options.DecodeTokens,
+            repetitions = options.Repetitions,
+            loadSeconds = r.LoadSeconds,
+            prefillTokensPerSecond = options.PromptTokens / r.PrefillSeconds,
+            timeToFirstTokenSeconds = r.TimeToFirstTokenSeconds,
+            decodeTokensPerSecond = decodeRate,
+            peakResidentBytes = PeakResidentBytes(),
+            decodeWeightBytesPerToken = weightBytes,
+            decodeKvBytesPerToken = kvBytes,
+            decodeBandwidthEfficiency = BenchMath.BandwidthEfficiency(weightBytes + kvBytes, decodeRate, bandwidth),
+            prefillFlops = flops,
+            prefillFlopsPerSecond = flops / r.PrefillSeconds,
+            prefillFlopEfficiency = BenchMath.FlopEfficiency(flops, r.PrefillSeconds, peakFlops),
+            prefillSecondsSamples = r.PrefillSamples,
+            timeToFirstTokenSecondsSamples = r.TimeToFirstTokenSamples,
+            decodeSecondsSamples = r.DecodeSamples,
+            cpuShare = r.CpuShare,
+            loadAverageBefore = double.Parse(loadBefore, CultureInfo.InvariantCulture),
+            loadAverageAfter = double.Parse(loadAfter, CultureInfo.InvariantCulture),
+        };
+        Console.WriteLine(JsonSerializer.Serialize(result));
+        return 0;
+    }
+
+    /// <summary>VmHWM of /proc/self/status: the process's peak resident set (mapped weights included once touched).</summary>
+    private static long PeakResidentBytes()
+    {
+        string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+    }
+}
