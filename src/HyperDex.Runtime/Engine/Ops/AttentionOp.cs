@@ -1,22 +1,34 @@
 using System.Numerics.Tensors;
+using HyperDex.Runtime.Engine.Kernels;
 
 namespace HyperDex.Runtime.Engine.Ops;
 
 /// <summary>
 /// <see cref="Compiled.OpCode.Attention"/>: causal grouped-query attention of each (row, head) over the cached
 /// positions 0..its own, block by block through the block table; (row, head) pairs are split across workers.
+/// Prefill steps of several rows go through <see cref="TiledAttention"/> instead (matrix-matrix tiles per head).
 /// </summary>
 internal sealed class AttentionOp : BoundOp
 {
     private readonly Job _job;
+    private readonly TiledAttention _tiled;
 
     public AttentionOp(ActivationBuffer q, ActivationBuffer output, int heads, float scale, KvLayerStorage cache, int maxLength, int workers)
     {
         _job = new Job(q, output, heads, scale, cache, maxLength, workers);
+        _tiled = new TiledAttention(q, output, heads, scale, cache);
     }
 
     public override void Execute(DeviceState device, StepContext step)
     {
+        if (step.Rows >= TiledAttention.MinRows && _tiled.Supports && MatVecKernels.IsSupported)
+        {
+            _tiled.Step = step;
+            device.Pool.Run(_tiled, _job.Heads);
+            _tiled.Step = null;
+            return;
+        }
+
         _job.Step = step;
         // Each (row, head) costs about 4 · positions · headDim flops; tiny steps run inline rather than wake helpers.
         int work = 4 * (step.Start + step.Rows) * _job.HeadDim;
