@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using HyperDex.Runtime.Compiled;
 using HyperDex.Runtime.Compiler;
+using HyperDex.Runtime.Diagnostics;
 using HyperDex.Runtime.Engine;
 using HyperDex.Runtime.Engine.Kernels;
 using HyperDex.TestTools.Bench;
@@ -10,10 +11,12 @@ using HyperDex.TestTools.Bench;
 namespace HyperDex.TestTools.Commands;
 
 /// <summary>
-/// `bench-kernels [--buffer-mib 512] [--repetitions 5] [--portable]`: the engine's projection kernels on bench-1b and
+/// `bench-kernels [--buffer-mib 512] [--repetitions 5] [--portable] [--model DIR [--threads N] [--compile-from HFDIR --dtype fp16]]`: the engine's projection kernels on bench-1b and
 /// bench-110m shapes, through <see cref="ProjectionJob"/> on a <see cref="ComputePool"/> of every core exactly as the
 /// engine runs them. Decode figures are weight GB/s over the read bandwidth, prefill ones GFLOP/s over the FMA peak,
-/// both probed in the same run. Prints a table, then one JSON line.
+/// both probed in the same run. With `--model DIR` (a compiled model) it also times whole engine steps: a 512-row
+/// prefill (FLOP efficiency from the projection and attention FLOPs) and 1-row decode steps (weight bytes per step
+/// over the step time, as bandwidth efficiency). Prints a table, then one JSON line.
 /// </summary>
 public sealed unsafe class BenchKernelsCommand : ITestToolCommand
 {
@@ -61,8 +64,60 @@ public sealed unsafe class BenchKernelsCommand : ITestToolCommand
             rows.Add(Report($"prefill gemm {dtype} {label}", $"{tokens}x{cols} -> {outRows}", matrix.Bytes / seconds, flops / seconds, flops / seconds / peak));
         }
 
+        if (arguments.Has("compile-from") && !File.Exists(CompiledLayout.Manifest(arguments.Get("model"))))
+        {
+            ModelCompiler.Compile(new CompileOptions
+            {
+                SourcePath = arguments.Get("compile-from"),
+                OutputPath = arguments.Get("model"),
+                Dtype = HdxDtypeNames.TryParse(arguments.Get("dtype", "fp16"), out var dtype) ? dtype : throw new ArgumentException("--dtype"),
+            }, NullReporter.Instance, CancellationToken.None);
+        }
+
+        if (arguments.Has("model"))
+        {
+            rows.AddRange(MeasureModel(arguments.Get("model"), arguments.Has("threads") ? arguments.GetInt("threads", 0) : null, repetitions, bandwidth, peak));
+        }
+
         Console.WriteLine(JsonSerializer.Serialize(new { readBandwidthBytesPerSecond = bandwidth, peakFlopsPerSecond = peak, portable = DotKernels.ForcePortable, kernels = rows }));
         return 0;
+    }
+
+    private static IEnumerable<object> MeasureModel(string path, int? threads, int repetitions, double bandwidth, double peak)
+    {
+        const int promptRows = 512;
+        const int decodeSteps = 32;
+        using var engine = HostEngine.Load(path, 1, new HostEngineOptions { ThreadsPerDevice = threads });
+        var index = CompiledJson.Read<ParamIndex>(CompiledLayout.ParamIndex(path, 1, 0));
+        var matrices = index.Tensors.Where(t => t.Shape.Count == 2 && t.Name != "embed").ToList();
+        long weightBytes = matrices.Sum(t => t.Length);
+        long layerParameters = matrices.Where(t => t.Name != "lm_head").Sum(t => (long)t.Shape[0] * t.Shape[1]);
+        var head = matrices.First(t => t.Name == "lm_head");
+        int[] prompt = Enumerable.Range(0, promptRows).Select(i => (i * 7919 + 13) % engine.VocabSize).ToArray();
+        var logits = new float[engine.VocabSize];
+        var program = CompiledJson.Read<DeviceProgram>(CompiledLayout.Program(path, 1, 0));
+        double attentionFlops = program.Instructions.Where(i => i.Op == OpCode.Attention)
+            .Sum(i => 2.0 * 2 * (promptRows * (promptRows + 1) / 2.0) * i.Attributes["heads"] * i.Attributes["headDim"]);
+        double prefillFlops = 2.0 * promptRows * layerParameters + 2.0 * head.Shape[0] * head.Shape[1] + attentionFlops;
+
+        double prefill = Time(repetitions, () =>
+        {
+            using var sequence = engine.CreateSequence(promptRows);
+            engine.Forward(sequence, prompt, logits);
+        });
+        using var decodeSequence = engine.CreateSequence(promptRows + decodeSteps * (repetitions + 1));
+        engine.Forward(decodeSequence, prompt, logits);
+        int[] token = [1];
+        double decode = Time(repetitions, () =>
+        {
+            for (int i = 0; i < decodeSteps; i++)
+            {
+                engine.Forward(decodeSequence, token, logits);
+            }
+        }) / decodeSteps;
+        string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(path));
+        yield return Report($"engine prefill {name}", $"{promptRows} rows", 0, prefillFlops / prefill, prefillFlops / prefill / peak);
+        yield return Report($"engine decode {name}", "1 row", weightBytes / decode, 0, weightBytes / decode / bandwidth);
     }
 
     private static object Report(string kernel, string shape, double bytesPerSecond, double flopsPerSecond, double ofLimit)

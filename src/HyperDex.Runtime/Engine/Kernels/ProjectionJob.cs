@@ -56,6 +56,9 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     /// <summary>Input rows from which packing a weight panel (prefill) beats streaming the rows once per input row.</summary>
     public const int BlockedMinRows = 6;
 
+    /// <summary>Whole 32-row panels in prefill, whole 4-row groups otherwise.</summary>
+    public override int Granularity => MatVecKernels.IsSupported && Rows >= BlockedMinRows ? GemmKernels.PanelRows : 4;
+
     public override void Execute(int start, int end, int worker)
     {
         if (!MatVecKernels.IsSupported)
