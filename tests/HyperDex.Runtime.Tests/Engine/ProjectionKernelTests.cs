@@ -88,7 +88,7 @@ public sealed unsafe class ProjectionKernelTests
                     FirstInputRow = firstInputRow,
                     Rows = tokens,
                 };
-                pool.Run(job, job.TotalRows, minPerWorker: 8);
+                job.Run(pool);
             }
         }
         finally
@@ -97,19 +97,49 @@ public sealed unsafe class ProjectionKernelTests
             NativeMemory.AlignedFree(data);
         }
 
+        // The Q8 decode kernel multiplies int16 activations: the reference uses the same rounded activations.
+        bool int16Activations = dtype == HdxDtype.Q8 && !portable && tokens < ProjectionJob.BlockedMinRows && MatVecKernels.IsSupported;
         for (int t = 0; t < tokens; t++)
         {
+            double[] x = input.Row(firstInputRow + t)[..cols].ToArray().Select(v => (double)v).ToArray();
+            if (int16Activations)
+            {
+                x = RoundToInt16Blocks(x);
+            }
+
             for (int r = 0; r < rows; r++)
             {
                 double expected = bias[r];
                 for (int k = 0; k < cols; k++)
                 {
-                    expected += (double)widened[r * cols + k] * input.Row(firstInputRow + t)[k];
+                    expected += widened[r * cols + k] * x[k];
                 }
 
                 float actual = output.Row(t)[outputOffset + r];
                 Assert.True(Math.Abs(actual - expected) <= 1e-5 * (1 + Math.Abs(expected)), $"token {t} row {r}: {actual} instead of {expected}");
             }
         }
+    }
+
+    /// <summary>Each block of 32 as round(x / s) · s with s = max |x| / 32767.</summary>
+    private static double[] RoundToInt16Blocks(double[] x)
+    {
+        var rounded = new double[x.Length];
+        for (int b = 0; b < x.Length; b += 32)
+        {
+            float max = 0;
+            for (int i = b; i < b + 32; i++)
+            {
+                max = Math.Max(max, Math.Abs((float)x[i]));
+            }
+
+            float scale = max / 32767f;
+            for (int i = b; i < b + 32; i++)
+            {
+                rounded[i] = max == 0 ? 0 : Math.Round((float)x[i] * (32767f / max)) * (double)scale;
+            }
+        }
+
+        return rounded;
     }
 }

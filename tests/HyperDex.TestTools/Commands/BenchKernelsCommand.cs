@@ -42,8 +42,8 @@ public sealed unsafe class BenchKernelsCommand : ITestToolCommand
             var second = down.Job(1, pool.Workers);
             double seconds = Time(repetitions, () =>
             {
-                pool.Run(first, first.TotalRows, first.MinRowsPerWorker);
-                pool.Run(second, second.TotalRows, second.MinRowsPerWorker);
+                first.Run(pool);
+                second.Run(pool);
             });
             double bytes = gateUp.Bytes + down.Bytes;
             rows.Add(Report($"decode matvec {dtype}", "16384x2048 + 2048x8192", bytes / seconds, 2.0 * (gateUp.Elements + down.Elements) / seconds, bytes / seconds / bandwidth));
@@ -59,7 +59,7 @@ public sealed unsafe class BenchKernelsCommand : ITestToolCommand
             const int tokens = 512;
             using var matrix = new BenchMatrix(dtype, outRows, cols);
             var job = matrix.Job(tokens, pool.Workers);
-            double seconds = Time(repetitions, () => pool.Run(job, job.TotalRows, job.MinRowsPerWorker));
+            double seconds = Time(repetitions, () => job.Run(pool));
             double flops = 2.0 * matrix.Elements * tokens;
             rows.Add(Report($"prefill gemm {dtype} {label}", $"{tokens}x{cols} -> {outRows}", matrix.Bytes / seconds, flops / seconds, flops / seconds / peak));
         }

@@ -8,7 +8,8 @@ namespace HyperDex.Runtime.Engine.Kernels;
 /// <summary>
 /// Decode kernels: 4 weight rows · one fp32 input row, reading each weight byte straight from the image exactly once
 /// and widening it to fp32 in registers (F16 by exponent rebias, BF16 by a shift, Q8 by sign extension with the block
-/// scale applied once per 32 products), so no row is ever written back to memory. AVX-512 only; callers fall back
+/// scale applied once per block to an exact int16 multiply-add over int16-quantized activations), so no row is ever
+/// written back to memory. AVX-512 only; callers fall back
 /// to <see cref="WeightRows"/> + <see cref="DotKernels"/> without it.
 /// </summary>
 internal static unsafe class MatVecKernels
@@ -30,9 +31,6 @@ internal static unsafe class MatVecKernels
                 break;
             case HdxDtype.BF16:
                 Dot4BF16((ushort*)r0, (ushort*)r1, (ushort*)r2, (ushort*)r3, x, w.Cols, results);
-                break;
-            case HdxDtype.Q8:
-                Dot4Q8(r0, r1, r2, r3, x, w.Cols / 32, results);
                 break;
             default:
                 throw new InvalidOperationException($"unsupported weight dtype {w.Dtype}");
@@ -111,32 +109,54 @@ internal static unsafe class MatVecKernels
         }
     }
 
-    /// <summary>Per block: the 32 int8 · x products summed in fp32, then scaled once (scale · Σ q·x = Σ (q·scale)·x).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot4Q8(byte* w0, byte* w1, byte* w2, byte* w3, float* x, int blocks, float* results)
+    /// <summary>
+    /// The Q8 decode input: each block of 32 activations as int16 with its own scale (max |x| / 32767, round to
+    /// nearest), so a block's 32 products are exact integer multiply-adds (vpmaddwd) and the rounding error is
+    /// below 2^-16 of the block's largest activation: far under the int8 weights' own.
+    /// </summary>
+    public static void QuantizeInput(ReadOnlySpan<float> x, Span<short> quantized, Span<float> scales)
     {
+        for (int b = 0; b < scales.Length; b++)
+        {
+            ReadOnlySpan<float> block = x.Slice(b * 32, 32);
+            float max = MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(block));
+            float inverse = max == 0 ? 0 : 32767f / max;
+            scales[b] = max / 32767f;
+            for (int i = 0; i < 32; i++)
+            {
+                quantized[b * 32 + i] = (short)Math.Clamp(MathF.Round(block[i] * inverse), -32767, 32767);
+            }
+        }
+    }
+
+    /// <summary>
+    /// results[r] = Q8 row rows[r] · x, x given by <see cref="QuantizeInput"/>: per block, 32 int8 weights sign-extended
+    /// to int16 (one vpmovsxbw), multiplied and pair-summed with the int16 activations (vpmaddwd, exact in int32),
+    /// converted once and scaled by weight scale × activation scale.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Dot4Q8(WeightTensor w, int* rows, short* x, float* xScales, float* results)
+    {
+        byte* w0 = w.Row(rows[0]), w1 = w.Row(rows[1]), w2 = w.Row(rows[2]), w3 = w.Row(rows[3]);
+        int blocks = w.Cols / 32;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (int b = 0; b < blocks; b++)
         {
-            var y0 = Vector512.Load(x + b * 32);
-            var y1 = Vector512.Load(x + b * 32 + 16);
+            var y = Vector512.Load(x + b * 32);
+            var s = Vector512.Create(xScales[b]);
             long o = b * 36L;
-            a0 = Avx512F.FusedMultiplyAdd(Q8Block(w0 + o, y0, y1), Vector512.Create(*(float*)(w0 + o)), a0);
-            a1 = Avx512F.FusedMultiplyAdd(Q8Block(w1 + o, y0, y1), Vector512.Create(*(float*)(w1 + o)), a1);
-            a2 = Avx512F.FusedMultiplyAdd(Q8Block(w2 + o, y0, y1), Vector512.Create(*(float*)(w2 + o)), a2);
-            a3 = Avx512F.FusedMultiplyAdd(Q8Block(w3 + o, y0, y1), Vector512.Create(*(float*)(w3 + o)), a3);
+            a0 = Avx512F.FusedMultiplyAdd(Q8Block(w0 + o, y), s * Vector512.Create(*(float*)(w0 + o)), a0);
+            a1 = Avx512F.FusedMultiplyAdd(Q8Block(w1 + o, y), s * Vector512.Create(*(float*)(w1 + o)), a1);
+            a2 = Avx512F.FusedMultiplyAdd(Q8Block(w2 + o, y), s * Vector512.Create(*(float*)(w2 + o)), a2);
+            a3 = Avx512F.FusedMultiplyAdd(Q8Block(w3 + o, y), s * Vector512.Create(*(float*)(w3 + o)), a3);
         }
 
         Finish(a0, a1, a2, a3, results);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Q8Block(byte* block, Vector512<float> y0, Vector512<float> y1)
-    {
-        var q0 = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128((sbyte*)block + 4)));
-        var q1 = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128((sbyte*)block + 20)));
-        return Avx512F.FusedMultiplyAdd(q1, y1, q0 * y0);
-    }
+    private static Vector512<float> Q8Block(byte* block, Vector512<short> y) =>
+        Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Avx.LoadVector256((sbyte*)block + 4)), y));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Finish(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, float* results)

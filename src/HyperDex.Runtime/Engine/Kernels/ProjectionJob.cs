@@ -1,3 +1,4 @@
+using HyperDex.Runtime.Compiled;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -19,6 +20,8 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     private readonly int[] _firstRow;
     private readonly float[][] _scratch;
     private readonly int _maxCols;
+    private readonly short[]? _quantized;
+    private readonly float[] _scales = [];
 
     public ProjectionJob(IReadOnlyList<Target> targets, int workers)
     {
@@ -38,6 +41,30 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         }
 
         _maxCols = maxCols;
+        if (_targets.Any(t => t.Weight.Dtype == HdxDtype.Q8))
+        {
+            _quantized = new short[(BlockedMinRows - 1) * maxCols];
+            _scales = new float[(BlockedMinRows - 1) * (maxCols / 32)];
+        }
+    }
+
+    /// <summary>
+    /// Quantizes the input rows for the Q8 decode kernel when it will run (int16 per block of 32, see
+    /// <see cref="MatVecKernels.QuantizeInput"/>), then splits the output rows across the pool's workers.
+    /// </summary>
+    public void Run(ComputePool pool)
+    {
+        if (_quantized is not null && MatVecKernels.IsSupported && Rows < BlockedMinRows)
+        {
+            int cols = _targets.First(t => t.Weight.Dtype == HdxDtype.Q8).Weight.Cols;
+            for (int row = 0; row < Rows; row++)
+            {
+                MatVecKernels.QuantizeInput(Input.Row(FirstInputRow + row)[..cols], _quantized.AsSpan(row * _maxCols, cols),
+                    _scales.AsSpan(row * (_maxCols / 32), cols / 32));
+            }
+        }
+
+        pool.Run(this, TotalRows, MinRowsPerWorker);
     }
 
     /// <summary>Output rows of all targets together (the index range to split).</summary>
@@ -101,10 +128,21 @@ internal sealed unsafe class ProjectionJob : ParallelJob
 
                 int width = t.Output.Width;
                 fixed (float* output = t.Output.Data)
+                fixed (short* quantized = _quantized)
+                fixed (float* scales = _scales)
                 {
                     for (int row = 0; row < Rows; row++)
                     {
-                        MatVecKernels.Dot4(t.Weight, rows, inputBase + (FirstInputRow + row) * (long)inputWidth, results);
+                        if (t.Weight.Dtype == HdxDtype.Q8)
+                        {
+                            MatVecKernels.Dot4Q8(t.Weight, rows, quantized + row * (long)_maxCols, scales + row * (long)(_maxCols / 32), results);
+                        }
+                        else
+                        {
+                            MatVecKernels.Dot4(t.Weight, rows, inputBase + (FirstInputRow + row) * (long)inputWidth, results);
+                        }
+
+
                         float* y = output + row * (long)width + t.OutputOffset + local;
                         for (int q = 0; q < count; q++)
                         {
