@@ -4,7 +4,10 @@ using Xunit;
 
 namespace HyperDex.Runtime.Tests.Engine;
 
-/// <summary>Prefill attention in tiles against the scalar reference; flips the portable switch, so it runs alone.</summary>
+/// <summary>
+/// Prefill attention in tiles, then decode steps through the vectorised block kernels, against the scalar
+/// reference; flips the portable switch, so it runs alone.
+/// </summary>
 [Collection(nameof(ProjectionKernelTests))]
 public sealed class TiledAttentionTests
 {
@@ -27,7 +30,7 @@ public sealed class TiledAttentionTests
             using var engine = HostEngine.Load(model, numDevice);
             using var sequence = engine.CreateSequence(prompt.Length);
             var logits = new float[engine.VocabSize];
-            foreach (var (start, length) in new[] { (0, 33), (33, 7), (40, 35) })
+            foreach (var (start, length) in new[] { (0, 33), (33, 7), (40, 32), (72, 1), (73, 1), (74, 1) })
             {
                 engine.Forward(sequence, prompt.AsSpan(start, length), logits);
                 double error = EngineTestHelpers.RelativeError(logits, new ScalarLlama(checkpoint).Logits(prompt[..(start + length)]));

@@ -68,6 +68,59 @@ internal sealed class AttentionOp : BoundOp
 
         public override void Execute(int start, int end, int worker)
         {
+            if (AttentionKernels.Supports(_cache.HeadDim))
+            {
+                ExecuteVectorized(start, end, worker);
+                return;
+            }
+
+            ExecutePortable(start, end, worker);
+        }
+
+        /// <summary>The same computation, block by block through <see cref="AttentionKernels"/>.</summary>
+        private unsafe void ExecuteVectorized(int start, int end, int worker)
+        {
+            StepContext step = Step!;
+            int headDim = _cache.HeadDim;
+            int blockSize = _cache.BlockSize;
+            fixed (float* keys = _cache.Keys)
+            fixed (float* values = _cache.Values)
+            fixed (float* scores = _scores[worker])
+            fixed (float* q = _q.Data)
+            fixed (float* o = _output.Data)
+            {
+                for (int index = start; index < end; index++)
+                {
+                    int t = index / Heads;
+                    int head = index % Heads;
+                    int kvHead = head / _group;
+                    int length = step.Start + t + 1;
+                    float* query = q + t * (long)_q.Width + head * headDim;
+                    for (int position = 0; position < length; position += blockSize)
+                    {
+                        int offset = _cache.Offset(step.BlockTable[position / blockSize], kvHead, 0);
+                        AttentionKernels.Scores(query, keys + offset, Math.Min(blockSize, length - position), headDim, _scale, scores + position);
+                    }
+
+                    var span = new Span<float>(scores, length);
+                    float max = TensorPrimitives.Max(span);
+                    TensorPrimitives.Subtract(span, max, span);
+                    TensorPrimitives.Exp(span, span);
+                    TensorPrimitives.Multiply(span, 1f / TensorPrimitives.Sum(span), span);
+
+                    float* output = o + t * (long)_output.Width + head * headDim;
+                    new Span<float>(output, headDim).Clear();
+                    for (int position = 0; position < length; position += blockSize)
+                    {
+                        int offset = _cache.Offset(step.BlockTable[position / blockSize], kvHead, 0);
+                        AttentionKernels.Accumulate(scores + position, values + offset, Math.Min(blockSize, length - position), headDim, output);
+                    }
+                }
+            }
+        }
+
+        private void ExecutePortable(int start, int end, int worker)
+        {
             StepContext step = Step!;
             int headDim = _cache.HeadDim;
             int blockSize = _cache.BlockSize;
