@@ -12,10 +12,13 @@ namespace HyperDex.Runtime.Engine.Kernels;
 /// </summary>
 internal static unsafe class DotKernels
 {
+    /// <summary>Tests and the kernel benchmark set this to run the portable paths on a vector-capable CPU.</summary>
+    internal static bool ForcePortable { get; set; }
+
     /// <summary>results[t * 4 + r] = w_r · x_t for r &lt; 4, t &lt; tokens (tokens is 1 or 4); x rows are <paramref name="xStride"/> apart.</summary>
     public static void Dot4(float** w, float* x, int xStride, int tokens, int cols, float* results)
     {
-        if (Avx512F.IsSupported && cols >= 16)
+        if (Avx512F.IsSupported && !ForcePortable && cols >= 16)
         {
             if (tokens == 4)
             {
@@ -29,7 +32,7 @@ internal static unsafe class DotKernels
             return;
         }
 
-        if (Fma.IsSupported && cols >= 8 && tokens == 1)
+        if (Fma.IsSupported && !ForcePortable && cols >= 8 && tokens == 1)
         {
             Dot4x1Vector256(w, x, cols, results);
             return;

@@ -1,3 +1,4 @@
+using HyperDex.Runtime.Compiled;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -19,6 +20,8 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     private readonly int[] _firstRow;
     private readonly float[][] _scratch;
     private readonly int _maxCols;
+    private readonly short[]? _quantized;
+    private readonly float[] _scales = [];
 
     public ProjectionJob(IReadOnlyList<Target> targets, int workers)
     {
@@ -38,6 +41,30 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         }
 
         _maxCols = maxCols;
+        if (_targets.Any(t => t.Weight.Dtype == HdxDtype.Q8))
+        {
+            _quantized = new short[(BlockedMinRows - 1) * maxCols];
+            _scales = new float[(BlockedMinRows - 1) * (maxCols / 32)];
+        }
+    }
+
+    /// <summary>
+    /// Quantizes the input rows for the Q8 decode kernel when it will run (int16 per block of 32, see
+    /// <see cref="MatVecKernels.QuantizeInput"/>), then splits the output rows across the pool's workers.
+    /// </summary>
+    public void Run(ComputePool pool)
+    {
+        if (_quantized is not null && MatVecKernels.IsSupported && Rows < BlockedMinRows)
+        {
+            int cols = _targets.First(t => t.Weight.Dtype == HdxDtype.Q8).Weight.Cols;
+            for (int row = 0; row < Rows; row++)
+            {
+                MatVecKernels.QuantizeInput(Input.Row(FirstInputRow + row)[..cols], _quantized.AsSpan(row * _maxCols, cols),
+                    _scales.AsSpan(row * (_maxCols / 32), cols / 32));
+            }
+        }
+
+        pool.Run(this, TotalRows, MinRowsPerWorker);
     }
 
     /// <summary>Output rows of all targets together (the index range to split).</summary>
@@ -53,7 +80,146 @@ internal sealed unsafe class ProjectionJob : ParallelJob
 
     public int Rows { get; set; }
 
+    /// <summary>Input rows from which packing a weight panel (prefill) beats streaming the rows once per input row.</summary>
+    public const int BlockedMinRows = 6;
+
+    /// <summary>Whole 32-row panels in prefill, whole 4-row groups otherwise.</summary>
+    public override int Granularity => MatVecKernels.IsSupported && Rows >= BlockedMinRows ? GemmKernels.PanelRows : 4;
+
     public override void Execute(int start, int end, int worker)
+    {
+        if (!MatVecKernels.IsSupported)
+        {
+            ExecuteWidened(start, end, worker);
+        }
+        else if (Rows >= BlockedMinRows)
+        {
+            ExecuteBlocked(start, end);
+        }
+        else
+        {
+            ExecuteStreaming(start, end);
+        }
+    }
+
+    /// <summary>Decode: each group of 4 weight rows is read once from the image and applied to every input row.</summary>
+    private void ExecuteStreaming(int start, int end)
+    {
+        int* rows = stackalloc int[4];
+        float* results = stackalloc float[4];
+        int target = 0;
+        int inputWidth = Input.Width;
+        fixed (float* inputBase = Input.Data)
+        {
+            for (int r = start; r < end;)
+            {
+                while (r >= _firstRow[target + 1])
+                {
+                    target++;
+                }
+
+                ref readonly Target t = ref _targets[target];
+                int local = r - _firstRow[target];
+                int count = Math.Min(4, Math.Min(end, _firstRow[target + 1]) - r);
+                for (int q = 0; q < 4; q++)
+                {
+                    rows[q] = local + Math.Min(q, count - 1);
+                }
+
+                int width = t.Output.Width;
+                fixed (float* output = t.Output.Data)
+                fixed (short* quantized = _quantized)
+                fixed (float* scales = _scales)
+                {
+                    for (int row = 0; row < Rows; row++)
+                    {
+                        if (t.Weight.Dtype == HdxDtype.Q8)
+                        {
+                            MatVecKernels.Dot4Q8(t.Weight, rows, quantized + row * (long)_maxCols, scales + row * (long)(_maxCols / 32), results);
+                        }
+                        else
+                        {
+                            MatVecKernels.Dot4(t.Weight, rows, inputBase + (FirstInputRow + row) * (long)inputWidth, results);
+                        }
+
+
+                        float* y = output + row * (long)width + t.OutputOffset + local;
+                        for (int q = 0; q < count; q++)
+                        {
+                            y[q] = t.Bias is null ? results[q] : results[q] + t.Bias[local + q];
+                        }
+                    }
+                }
+
+                r += count;
+            }
+        }
+    }
+
+    /// <summary>Prefill: 32 weight rows packed once into a panel, then 6 × 32 register tiles over all input rows.</summary>
+    private void ExecuteBlocked(int start, int end)
+    {
+        const int Tile = GemmKernels.PanelRows;
+        float* temp = stackalloc float[GemmKernels.TileTokens * Tile];
+        int target = 0;
+        int inputWidth = Input.Width;
+        fixed (float* inputBase = Input.Data)
+        {
+            for (int r = start; r < end;)
+            {
+                while (r >= _firstRow[target + 1])
+                {
+                    target++;
+                }
+
+                ref readonly Target t = ref _targets[target];
+                int local = r - _firstRow[target];
+                int count = Math.Min(Tile, Math.Min(end, _firstRow[target + 1]) - r);
+                int cols = t.Weight.Cols;
+                float[] panelArray = GemmKernels.Panel(cols);
+                int width = t.Output.Width;
+                fixed (float* panelBase = panelArray)
+                fixed (float* output = t.Output.Data)
+                {
+                    float* panel = (float*)(((nint)panelBase + 63) & ~(nint)63);
+                    GemmKernels.Pack(t.Weight, local, count, panel);
+                    for (int row = 0; row < Rows; row += GemmKernels.TileTokens)
+                    {
+                        int tokens = Math.Min(GemmKernels.TileTokens, Rows - row);
+                        float* x = inputBase + (FirstInputRow + row) * (long)inputWidth;
+                        float* y = output + row * (long)width + t.OutputOffset + local;
+                        if (count == Tile)
+                        {
+                            GemmKernels.Tile6x32(panel, x, inputWidth, tokens, cols, y, width);
+                        }
+                        else
+                        {
+                            GemmKernels.Tile6x32(panel, x, inputWidth, tokens, cols, temp, Tile);
+                            for (int k = 0; k < tokens; k++)
+                            {
+                                new ReadOnlySpan<float>(temp + k * Tile, count).CopyTo(new Span<float>(y + k * (long)width, count));
+                            }
+                        }
+
+                        if (t.Bias is not null)
+                        {
+                            var bias = new ReadOnlySpan<float>(t.Bias + local, count);
+                            for (int k = 0; k < tokens; k++)
+                            {
+                                var span = new Span<float>(y + k * (long)width, count);
+                                TensorPrimitives.Add(span, bias, span);
+                            }
+                        }
+                    }
+                }
+
+                r += count;
+            }
+        }
+    }
+
+    /// <summary>Portable path: rows widened to fp32 in scratch per tile, then <see cref="DotKernels"/>.</summary>
+    private void ExecuteWidened(int start, int end, int worker)
     {
         nint* tile = stackalloc nint[TileRows];
         float* results = stackalloc float[16];

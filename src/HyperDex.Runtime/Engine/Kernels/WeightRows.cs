@@ -36,6 +36,29 @@ internal static unsafe class WeightRows
         }
     }
 
+    /// <summary>Columns [col, col + destination.Length) of row <paramref name="row"/> as fp32 (for Q8, col is a multiple of 32).</summary>
+    public static void Segment(WeightTensor weight, int row, int col, Span<float> destination)
+    {
+        byte* source = weight.Row(row);
+        switch (weight.Dtype)
+        {
+            case HdxDtype.F32:
+                new ReadOnlySpan<float>((float*)source + col, destination.Length).CopyTo(destination);
+                break;
+            case HdxDtype.F16:
+                HalfToSingle((ushort*)source + col, destination);
+                break;
+            case HdxDtype.BF16:
+                BFloat16ToSingle((ushort*)source + col, destination);
+                break;
+            case HdxDtype.Q8:
+                Q8ToSingle(source + col / 32 * 36, destination);
+                break;
+            default:
+                throw new InvalidOperationException($"unsupported weight dtype {weight.Dtype}");
+        }
+    }
+
     public static void BFloat16ToSingle(ushort* source, Span<float> destination)
     {
         int n = destination.Length;

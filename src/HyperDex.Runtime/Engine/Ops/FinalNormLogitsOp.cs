@@ -30,6 +30,6 @@ internal sealed class FinalNormLogitsOp : BoundOp
         _job.Input = _normalized;
         _job.FirstInputRow = 0;
         _job.Rows = 1;
-        device.Pool.Run(_job, _job.TotalRows, _job.MinRowsPerWorker);
+        _job.Run(device.Pool);
     }
 }

@@ -37,7 +37,7 @@ internal sealed class NormProjectOp : BoundOp
         _job.Input = _normalized;
         _job.FirstInputRow = 0;
         _job.Rows = step.Rows;
-        device.Pool.Run(_job, _job.TotalRows, _job.MinRowsPerWorker);
+        _job.Run(device.Pool);
 
         if (_gated is { } gated)
         {

@@ -32,7 +32,7 @@ internal sealed unsafe class ProjectAllReduceAddOp : BoundOp
         job.Input = _input;
         job.FirstInputRow = 0;
         job.Rows = step.Rows;
-        device.Pool.Run(job, job.TotalRows, job.MinRowsPerWorker);
+        job.Run(device.Pool);
         _group.Reduce(parity, _output, step.Rows);
         if (_bias is not null)
         {

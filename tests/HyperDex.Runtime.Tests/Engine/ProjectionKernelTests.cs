@@ -1,0 +1,145 @@
+using System.Runtime.InteropServices;
+using HyperDex.Runtime.Compiled;
+using HyperDex.Runtime.Engine;
+using HyperDex.Runtime.Engine.Kernels;
+using Xunit;
+
+namespace HyperDex.Runtime.Tests.Engine;
+
+/// <summary>Flips <see cref="DotKernels.ForcePortable"/>, so it runs alone.</summary>
+[CollectionDefinition(nameof(ProjectionKernelTests), DisableParallelization = true)]
+public sealed class ProjectionKernelCollection
+{
+}
+
+/// <summary>
+/// Every projection kernel (decode streaming, prefill panels, the portable fallback) against a double-precision
+/// reference over the widened weights, at odd sizes: rows that leave partial 4-row groups and 32-row panels, input
+/// widths that leave vector tails, token counts that leave partial 6-token tiles, with and without bias.
+/// </summary>
+[Collection(nameof(ProjectionKernelTests))]
+public sealed unsafe class ProjectionKernelTests
+{
+    public static TheoryData<HdxDtype, int, int, int, bool> Cases()
+    {
+        var data = new TheoryData<HdxDtype, int, int, int, bool>();
+        foreach (bool portable in new[] { false, true })
+        {
+            foreach (var dtype in new[] { HdxDtype.F32, HdxDtype.F16, HdxDtype.BF16, HdxDtype.Q8 })
+            {
+                int cols = dtype == HdxDtype.Q8 ? 96 : 37;
+                foreach (int tokens in new[] { 1, 3, 6, 13 })
+                {
+                    data.Add(dtype, 71, cols, tokens, portable);
+                }
+
+                data.Add(dtype, 64, dtype == HdxDtype.Q8 ? 256 : 80, 12, portable);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void ProjectionMatchesTheReference(HdxDtype dtype, int rows, int cols, int tokens, bool portable)
+    {
+        var random = new Random(rows * 31 + cols * 7 + tokens);
+        float[] values = Enumerable.Range(0, rows * cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        float[] bias = Enumerable.Range(0, rows).Select(_ => (float)random.NextDouble()).ToArray();
+        byte[] image = dtype switch
+        {
+            HdxDtype.F32 => MemoryMarshal.AsBytes(values.AsSpan()).ToArray(),
+            HdxDtype.F16 => MemoryMarshal.AsBytes(values.Select(v => (Half)v).ToArray().AsSpan()).ToArray(),
+            HdxDtype.BF16 => MemoryMarshal.AsBytes(values.Select(TestCompiledModel.ToBFloat16).ToArray().AsSpan()).ToArray(),
+            _ => TestCompiledModel.ToQ8(values),
+        };
+        float[] widened = dtype switch
+        {
+            HdxDtype.F32 => values,
+            HdxDtype.F16 => values.Select(v => (float)(Half)v).ToArray(),
+            HdxDtype.BF16 => values.Select(v => BitConverter.Int32BitsToSingle(TestCompiledModel.ToBFloat16(v) << 16)).ToArray(),
+            _ => TestCompiledModel.FromQ8(values),
+        };
+
+        // The input sits at an offset row inside a wider buffer, and the output at a column offset, as in the engine.
+        const int firstInputRow = 1;
+        const int outputOffset = 5;
+        var input = new ActivationBuffer("x", cols + 3, tokens + firstInputRow);
+        for (int i = 0; i < input.Data.Length; i++)
+        {
+            input.Data[i] = (float)(random.NextDouble() * 2 - 1);
+        }
+
+        var output = new ActivationBuffer("y", rows + outputOffset + 2, tokens);
+        byte* data = (byte*)NativeMemory.AlignedAlloc((nuint)image.Length, 64);
+        bool wasPortable = DotKernels.ForcePortable;
+        try
+        {
+            DotKernels.ForcePortable = portable;
+            image.CopyTo(new Span<byte>(data, image.Length));
+            var weight = new WeightTensor("w", dtype, rows, cols, data, image.Length);
+            using var pool = new ComputePool(2, "kernel-test");
+            fixed (float* biasPointer = bias)
+            {
+                var job = new ProjectionJob([new ProjectionJob.Target(weight, output, outputOffset, biasPointer)], pool.Workers)
+                {
+                    Input = input,
+                    FirstInputRow = firstInputRow,
+                    Rows = tokens,
+                };
+                job.Run(pool);
+            }
+        }
+        finally
+        {
+            DotKernels.ForcePortable = wasPortable;
+            NativeMemory.AlignedFree(data);
+        }
+
+        // The Q8 decode kernel multiplies int16 activations: the reference uses the same rounded activations.
+        bool int16Activations = dtype == HdxDtype.Q8 && !portable && tokens < ProjectionJob.BlockedMinRows && MatVecKernels.IsSupported;
+        for (int t = 0; t < tokens; t++)
+        {
+            double[] x = input.Row(firstInputRow + t)[..cols].ToArray().Select(v => (double)v).ToArray();
+            if (int16Activations)
+            {
+                x = RoundToInt16Blocks(x);
+            }
+
+            for (int r = 0; r < rows; r++)
+            {
+                double expected = bias[r];
+                for (int k = 0; k < cols; k++)
+                {
+                    expected += widened[r * cols + k] * x[k];
+                }
+
+                float actual = output.Row(t)[outputOffset + r];
+                Assert.True(Math.Abs(actual - expected) <= 1e-5 * (1 + Math.Abs(expected)), $"token {t} row {r}: {actual} instead of {expected}");
+            }
+        }
+    }
+
+    /// <summary>Each block of 32 as round(x / s) · s with s = max |x| / 32767.</summary>
+    private static double[] RoundToInt16Blocks(double[] x)
+    {
+        var rounded = new double[x.Length];
+        for (int b = 0; b < x.Length; b += 32)
+        {
+            float max = 0;
+            for (int i = b; i < b + 32; i++)
+            {
+                max = Math.Max(max, Math.Abs((float)x[i]));
+            }
+
+            float scale = max / 32767f;
+            for (int i = b; i < b + 32; i++)
+            {
+                rounded[i] = max == 0 ? 0 : Math.Round((float)x[i] * (32767f / max)) * (double)scale;
+            }
+        }
+
+        return rounded;
+    }
+}
