@@ -138,7 +138,7 @@ public sealed unsafe class BenchKernelsCommand : ITestToolCommand
             samples.Add(watch.Elapsed.TotalSeconds);
         }
 
-        return MachineProbe.Median(samples);
+        return BenchMath.Median(samples);
     }
 
     /// <summary>A random weight matrix in an image dtype, in native 64-byte aligned memory like a mapped image.</summary>
