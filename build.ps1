@@ -16,8 +16,11 @@ param(
     # Pester files or folders to run instead of all of tests/ (Test task).
     [string[]] $PesterPath,
 
-    # Arguments passed through to tools/Bench.ps1 (Bench task).
-    [hashtable] $BenchParameters = @{}
+    # Arguments passed through to tools/Bench.ps1 (Bench task; from inside pwsh, as -File cannot bind a hashtable).
+    [hashtable] $BenchParameters = @{},
+
+    # Bench task: bench-110m only with fewer repetitions, a run of a few minutes (tools/Bench.ps1 -Quick).
+    [switch] $Quick
 )
 
 $ErrorActionPreference = 'Stop'
@@ -33,7 +36,7 @@ $tasks = [ordered]@{
     Analyze = @{ DependsOn = @('Build'); Action = { Invoke-Analyzer $build } }
     Test    = @{ DependsOn = @('Build', 'Docs', 'Package'); Action = { Invoke-AllTests $build -PesterPath $PesterPath } }
     Package = @{ DependsOn = @('Build', 'Docs'); Action = { Invoke-Package $build } }
-    Bench   = @{ DependsOn = @('Build'); Action = { & (Join-Path $PSScriptRoot 'tools/Bench.ps1') -ModulePath $build.ModuleManifest @BenchParameters } }
+    Bench   = @{ DependsOn = @('Build'); Action = { & (Join-Path $PSScriptRoot 'tools/Bench.ps1') -ModulePath $build.ModuleManifest -Quick:$Quick @BenchParameters } }
 }
 
 $done = [System.Collections.Generic.HashSet[string]]::new()

@@ -12,11 +12,11 @@
     its first 1,984 tokens cached vs uncached, and a 10-turn chat replay (prompt tokens computed vs new per turn).
     With ../shared/tokenizers present it adds the tokenizer encode throughput. Figures are medians of several
     repetitions after a warm-up. Prints a table and writes out/bench/results.json (machine, commit, load, every figure).
-    Called by `build.ps1 -Task Bench` (pass options with -BenchParameters @{ Quick = $true }), or directly.
+    Called by `build.ps1 -Task Bench [-Quick]` (other options with -BenchParameters from inside pwsh), or directly.
 .EXAMPLE
     dotnet pwsh ./tools/Bench.ps1 -Quick
 .EXAMPLE
-    dotnet pwsh ./build.ps1 -Task Bench -BenchParameters @{ Models = 'bench-1b'; Dtypes = 'int8' }
+    dotnet pwsh ./build.ps1 -Task Bench -Quick
 #>
 [CmdletBinding()]
 param(
@@ -176,7 +176,7 @@ $results.models | ForEach-Object {
         'FLOP eff %'  = [math]::Round(100 * $_.prefillFlopEfficiency, 1)
         'CPU %'       = [math]::Round(100 * $_.cpuShare)
     }
-} | Format-Table -AutoSize | Out-Host
+} | Format-Table -AutoSize | Out-String -Width 240 | Out-Host
 
 if ($results.tokenizers) {
     $results.tokenizers | Select-Object family, recipe,
