@@ -128,7 +128,8 @@ function Invoke-XunitTests($Build) {
     [pscustomobject]@{
         Passed  = [int]$counters.passed
         Failed  = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
-        Skipped = [int]$counters.notExecuted
+        # Skipped tests are counted only as total minus executed in the trx counters.
+        Skipped = [int]$counters.total - [int]$counters.executed
     }
 }
 
