@@ -102,6 +102,23 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         }
     }
 
+    /// <summary>
+    /// The output rows from <paramref name="r"/> that one pass handles: at most <paramref name="maxRows"/>, within
+    /// <paramref name="end"/> and within one target matrix (advanced in <paramref name="target"/>), starting at row
+    /// <paramref name="local"/> of that matrix.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int NextSpan(int r, int end, int maxRows, ref int target, out int local)
+    {
+        while (r >= _firstRow[target + 1])
+        {
+            target++;
+        }
+
+        local = r - _firstRow[target];
+        return Math.Min(maxRows, Math.Min(end, _firstRow[target + 1]) - r);
+    }
+
     /// <summary>Decode: each group of 4 weight rows is read once from the image and applied to every input row.</summary>
     private void ExecuteStreaming(int start, int end)
     {
@@ -113,14 +130,8 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         {
             for (int r = start; r < end;)
             {
-                while (r >= _firstRow[target + 1])
-                {
-                    target++;
-                }
-
+                int count = NextSpan(r, end, 4, ref target, out int local);
                 ref readonly Target t = ref _targets[target];
-                int local = r - _firstRow[target];
-                int count = Math.Min(4, Math.Min(end, _firstRow[target + 1]) - r);
                 for (int q = 0; q < 4; q++)
                 {
                     rows[q] = local + Math.Min(q, count - 1);
@@ -141,7 +152,6 @@ internal sealed unsafe class ProjectionJob : ParallelJob
                         {
                             MatVecKernels.Dot4(t.Weight, rows, inputBase + (FirstInputRow + row) * (long)inputWidth, results);
                         }
-
 
                         float* y = output + row * (long)width + t.OutputOffset + local;
                         for (int q = 0; q < count; q++)
@@ -167,14 +177,8 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         {
             for (int r = start; r < end;)
             {
-                while (r >= _firstRow[target + 1])
-                {
-                    target++;
-                }
-
+                int count = NextSpan(r, end, Tile, ref target, out int local);
                 ref readonly Target t = ref _targets[target];
-                int local = r - _firstRow[target];
-                int count = Math.Min(Tile, Math.Min(end, _firstRow[target + 1]) - r);
                 int cols = t.Weight.Cols;
                 float[] panelArray = GemmKernels.Panel(cols);
                 int width = t.Output.Width;
@@ -231,14 +235,8 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         {
             for (int r = start; r < end;)
             {
-                while (r >= _firstRow[target + 1])
-                {
-                    target++;
-                }
-
+                int count = NextSpan(r, end, TileRows, ref target, out int local);
                 ref readonly Target t = ref _targets[target];
-                int local = r - _firstRow[target];
-                int count = Math.Min(TileRows, Math.Min(end, _firstRow[target + 1]) - r);
                 int cols = t.Weight.Cols;
                 for (int j = 0; j < count; j++)
                 {
