@@ -6,7 +6,8 @@ namespace HyperDex.Runtime.Compiled;
 /// </summary>
 public sealed record CompiledManifest
 {
-    public const int CurrentFormatVersion = 1;
+    /// <summary>2: matrices in row-interleaved tiles (<see cref="WeightTiles"/>); 1 had them row-major.</summary>
+    public const int CurrentFormatVersion = 2;
 
     public int FormatVersion { get; init; } = CurrentFormatVersion;
 

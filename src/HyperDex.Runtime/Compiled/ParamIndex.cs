@@ -13,9 +13,9 @@ public sealed record ParamIndex
 }
 
 /// <summary>
-/// One tensor of a device image. Matrices are [out, in] row-major (HF Linear layout) so a decode step streams each
-/// row once. Norm weights and biases are always F32. For <see cref="HdxDtype.Q8"/> each row holds in/32 blocks of
-/// (fp32 scale, 32 × int8), i.e. 36 bytes per block.
+/// One tensor of a device image. Matrices are [out, in] (HF Linear shape) stored in the row-interleaved tiles of
+/// <see cref="WeightTiles"/>, so a decode step streams each matrix once, front to back. Vectors (norm weights,
+/// biases) are plain F32.
 /// </summary>
 public sealed record ParamTensor
 {

@@ -6,7 +6,7 @@ namespace HyperDex.Runtime.Compiler;
 
 /// <summary>
 /// Phase 3: lays out one device's share of the converted checkpoint as a single image, every tensor at a 64-byte
-/// aligned offset: column-parallel tensors (q/k/v, gate/up, lm_head) keep their rows of the device's slice,
+/// aligned offset, matrices in the row-interleaved tiles of <see cref="WeightTiles"/>: column-parallel tensors (q/k/v, gate/up, lm_head) keep their rows of the device's slice,
 /// row-parallel ones (o, down) the matching input columns, the rest is replicated. A tied lm_head is cut from embed;
 /// on one device it would be all of embed, so the program reads embed itself (<see cref="HeadTensor"/>).
 /// </summary>
@@ -62,9 +62,9 @@ public static class ParamMapper
                 long offset = Align(stream.Position);
                 stream.Write(new byte[offset - stream.Position]);
                 var source = checkpoint.Get(tensor.Source);
-                if (tensorDtype == HdxDtype.Q8)
+                if (sliceShape.Length == 2)
                 {
-                    WriteQuantized(checkpoint, source, tensor.SplitAxis, range, stream, cancellation);
+                    WriteMatrix(checkpoint, tensor, source, range, tensorDtype, stream, cancellation);
                 }
                 else
                 {
@@ -93,8 +93,8 @@ public static class ParamMapper
                 : Partition.Range(tensor.SplitDimension!, tensor.Shape[tensor.SplitAxis], shape, numDevice, device);
             int[] sliceShape = tensor.Shape.Select((d, axis) => (int)(axis == tensor.SplitAxis ? range.Item2 : d)).ToArray();
             var tensorDtype = ImageDtype(tensor.Role, dtype, sliceShape[^1]);
-            long length = tensorDtype == HdxDtype.Q8
-                ? sliceShape[0] * Q8Blocks.RowBytes(sliceShape[1])
+            long length = sliceShape.Length == 2
+                ? WeightTiles.MatrixBytes(tensorDtype, sliceShape[0], sliceShape[1])
                 : sliceShape.Aggregate(1L, (p, d) => p * d) * SafetensorsDtypes.ElementSize(tensorDtype);
             layout.Add((tensor, range, sliceShape, tensorDtype, length));
         }
@@ -102,44 +102,31 @@ public static class ParamMapper
         return layout;
     }
 
+    /// <summary>A 1-D tensor (or its range): one contiguous run of elements.</summary>
     private static void WriteSlice(SafetensorsFile checkpoint, SafetensorsTensor source, int axis, (long Start, long Count) range,
         Stream stream, CancellationToken cancellation)
     {
         const int chunk = 1 << 20;
-        if (axis <= 0)
+        long first = axis < 0 ? 0 : range.Start;
+        long count = axis < 0 ? source.ElementCount : range.Count;
+        for (long done = 0; done < count; done += chunk)
         {
-            // Replicated, a row range, or a 1-D range: one contiguous run of elements.
-            long perRow = source.Shape.Count == 1 ? 1 : source.Columns;
-            long first = axis < 0 ? 0 : range.Start * perRow;
-            long count = axis < 0 ? source.ElementCount : range.Count * perRow;
-            for (long done = 0; done < count; done += chunk)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                stream.Write(checkpoint.RawElements(source, first + done, (int)Math.Min(chunk, count - done)));
-            }
-
-            return;
-        }
-
-        for (long row = 0; row < source.Rows; row++)
-        {
-            if ((row & 1023) == 0)
-            {
-                cancellation.ThrowIfCancellationRequested();
-            }
-
-            stream.Write(checkpoint.RawElements(source, (row * source.Columns) + range.Start, (int)range.Count));
+            cancellation.ThrowIfCancellationRequested();
+            stream.Write(checkpoint.RawElements(source, first + done, (int)Math.Min(chunk, count - done)));
         }
     }
 
-    /// <summary>Quantizes the device's slice of a 2-D tensor row by row.</summary>
-    private static void WriteQuantized(SafetensorsFile checkpoint, SafetensorsTensor source, int axis, (long Start, long Count) range,
-        Stream stream, CancellationToken cancellation)
+    /// <summary>
+    /// The device's slice of a 2-D tensor (a row range, a column range or all of it) in the tiled layout of
+    /// <see cref="WeightTiles"/>, row by row: raw elements, or quantized to Q8.
+    /// </summary>
+    private static void WriteMatrix(SafetensorsFile checkpoint, ExpectedTensor tensor, SafetensorsTensor source, (long Start, long Count) range,
+        HdxDtype dtype, Stream stream, CancellationToken cancellation)
     {
-        var (firstRow, rows) = axis == 0 ? range : (0L, source.Rows);
-        var (firstColumn, columns) = axis == 1 ? range : (0L, source.Columns);
-        var row = new float[columns];
-        var blocks = new byte[Q8Blocks.RowBytes(columns)];
+        var (firstRow, rows) = tensor.SplitAxis == 0 ? range : (0L, source.Rows);
+        var (firstColumn, columns) = tensor.SplitAxis == 1 ? range : (0L, source.Columns);
+        var writer = new TiledMatrixWriter(tensor.Canonical, dtype, (int)columns, stream);
+        var values = dtype == HdxDtype.Q8 ? new float[columns] : [];
         for (long r = firstRow; r < firstRow + rows; r++)
         {
             if ((r & 1023) == 0)
@@ -147,10 +134,19 @@ public static class ParamMapper
                 cancellation.ThrowIfCancellationRequested();
             }
 
-            checkpoint.ReadSingles(source, (r * source.Columns) + firstColumn, row);
-            Q8Blocks.Quantize(row, blocks);
-            stream.Write(blocks);
+            long start = (r * source.Columns) + firstColumn;
+            if (dtype == HdxDtype.Q8)
+            {
+                checkpoint.ReadSingles(source, start, values);
+                writer.AddRow(values);
+            }
+            else
+            {
+                writer.AddRow(checkpoint.RawElements(source, start, (int)columns));
+            }
         }
+
+        writer.Complete();
     }
 
     public static long Align(long offset) =>

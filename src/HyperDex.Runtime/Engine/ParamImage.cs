@@ -44,12 +44,13 @@ internal sealed unsafe partial class ParamImage : IDisposable
 
         foreach (var tensor in index.Tensors)
         {
-            int rows = tensor.Shape.Count == 1 ? 1 : tensor.Shape[0];
+            bool isMatrix = tensor.Shape.Count == 2;
+            int rows = isMatrix ? tensor.Shape[0] : 1;
             int cols = tensor.Shape[^1];
-            if (tensor.Shape.Count is < 1 or > 2 || tensor.Offset % CompiledLayout.TensorAlignment != 0
+            if (tensor.Shape.Count is < 1 or > 2 || tensor.Shape.Any(d => d <= 0) || tensor.Offset % CompiledLayout.TensorAlignment != 0
                 || tensor.Offset + tensor.Length > size
-                || tensor.Length != WeightTensor.ExpectedLength(tensor.Dtype, rows, cols)
-                || (tensor.Dtype == HdxDtype.Q8 && cols % 32 != 0))
+                || tensor.Length != WeightTensor.ExpectedLength(tensor.Dtype, tensor.Shape)
+                || (tensor.Dtype == HdxDtype.Q8 && cols % WeightTiles.Q8BlockSize != 0))
             {
                 Dispose();
                 throw new HdxException("CompiledModelInvalid", HdxErrorKind.InvalidData,
@@ -57,7 +58,7 @@ internal sealed unsafe partial class ParamImage : IDisposable
                     "Compile the model again with Invoke-HdxCompile.");
             }
 
-            _tensors[tensor.Name] = new WeightTensor(tensor.Name, tensor.Dtype, rows, cols, _base + tensor.Offset, tensor.Length);
+            _tensors[tensor.Name] = new WeightTensor(tensor.Name, tensor.Dtype, rows, cols, _base + tensor.Offset, tensor.Length, isMatrix);
         }
     }
 

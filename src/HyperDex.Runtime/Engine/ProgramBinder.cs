@@ -211,7 +211,7 @@ internal sealed unsafe class ProgramBinder
         Check(_device.Image.TryGet(name, out var tensor), $"weight '{name}' is not in the parameter image");
         Check((rows is null || tensor.Rows == rows) && (cols is null || tensor.Cols == cols),
             $"weight '{name}' is [{tensor.Rows}, {tensor.Cols}], expected [{rows?.ToString(CultureInfo.InvariantCulture) ?? "*"}, {cols?.ToString(CultureInfo.InvariantCulture) ?? "*"}]");
-        Check(rows != 1 || tensor.Dtype == HdxDtype.F32, $"vector '{name}' must be F32");
+        Check(rows == 1 ? !tensor.IsMatrix && tensor.Dtype == HdxDtype.F32 : tensor.IsMatrix, rows == 1 ? $"vector '{name}' must be F32" : $"'{name}' must be a matrix");
         return tensor;
     }
 

@@ -79,7 +79,7 @@ public sealed class GeneratedCompileTests : IDisposable
         var expected = new ReferenceSafetensors(Path.Combine(model, "model.safetensors")).Floats("model.layers.1.self_attn.q_proj.weight");
         for (int i = 0; i < expected.Length; i++)
         {
-            ushort bits = BitConverter.ToUInt16(image, (int)q.Offset + (2 * i));
+            ushort bits = BitConverter.ToUInt16(image, (int)CompiledImage.ElementOffset(q, i / 64, i % 64, 2));
             float actual = dtype == HdxDtype.F16 ? (float)BitConverter.UInt16BitsToHalf(bits) : BitConverter.Int32BitsToSingle(bits << 16);
             float reference = dtype == HdxDtype.F16 ? (float)(Half)expected[i] : BitConverter.Int32BitsToSingle((int)(BitConverter.SingleToUInt32Bits(expected[i]) + 0x7FFF + ((BitConverter.SingleToUInt32Bits(expected[i]) >> 16) & 1)) & unchecked((int)0xFFFF0000));
             Assert.Equal(reference, actual);

@@ -13,21 +13,25 @@ public sealed class Q8CompileTests : IDisposable
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
-    /// <summary>Dequantizes a Q8 tensor of the image: per block, int8 × scale.</summary>
+    /// <summary>
+    /// Dequantizes a Q8 tensor of the image, positions worked out here from the format: tiles of 4 rows, groups of
+    /// 128 columns holding each tile row's 128 int8 in turn, then their 16 fp32 scales [row][block].
+    /// </summary>
     private static float[] Dequantize(byte[] image, ParamTensor tensor)
     {
         int rows = tensor.Shape[0];
         int columns = tensor.Shape[1];
+        int groups = (columns + 127) / 128;
         var values = new float[rows * columns];
         for (int r = 0; r < rows; r++)
         {
             for (int block = 0; block < columns / 32; block++)
             {
-                int at = (int)tensor.Offset + (r * columns / 32 * 36) + (block * 36);
-                float scale = BitConverter.ToSingle(image, at);
+                long group = tensor.Offset + (r / 4 * groups * 576L) + (block / 4 * 576L);
+                float scale = BitConverter.ToSingle(image, (int)(group + 512 + (r % 4 * 16) + (block % 4 * 4)));
                 for (int i = 0; i < 32; i++)
                 {
-                    values[(r * columns) + (block * 32) + i] = (sbyte)image[at + 4 + i] * scale;
+                    values[(r * columns) + (block * 32) + i] = (sbyte)image[group + (r % 4 * 128) + (block % 4 * 32) + i] * scale;
                 }
             }
         }
@@ -55,7 +59,7 @@ public sealed class Q8CompileTests : IDisposable
 
         var gate = index.Tensors.Single(t => t.Name == "layers.0.mlp.gate");
         Assert.Equal(HdxDtype.Q8, gate.Dtype);
-        Assert.Equal(gate.Shape[0] * 2 * 36L, gate.Length);
+        Assert.Equal((gate.Shape[0] + 3) / 4 * ((gate.Shape[1] + 127) / 128) * 576L, gate.Length);
         float[] expected = source.Floats("model.layers.0.mlp.gate_proj.weight");
         float[] actual = Dequantize(image, gate);
         for (int i = 0; i < actual.Length; i++)
@@ -84,15 +88,14 @@ public sealed class Q8CompileTests : IDisposable
     [Fact]
     public void RoundsToTheNearestStepAndKeepsZeroBlocks()
     {
-        var row = new float[64];
-        row[0] = 127;
-        row[1] = -63.5f;
-        row[2] = 0.4f;
-        var blocks = new byte[Q8Blocks.RowBytes(64)];
-        Q8Blocks.Quantize(row, blocks);
-        Assert.Equal(1f, BitConverter.ToSingle(blocks, 0));
-        Assert.Equal(new sbyte[] { 127, -64, 0 }, blocks.Skip(4).Take(3).Select(b => (sbyte)b));
-        Assert.Equal(0f, BitConverter.ToSingle(blocks, 36));
-        Assert.All(blocks.Skip(40), b => Assert.Equal(0, b));
+        var block = new float[32];
+        block[0] = 127;
+        block[1] = -63.5f;
+        block[2] = 0.4f;
+        var values = new sbyte[32];
+        Assert.Equal(1f, Q8Blocks.Quantize(block, values));
+        Assert.Equal(new sbyte[] { 127, -64, 0 }, values.Take(3));
+        Assert.Equal(0f, Q8Blocks.Quantize(new float[32], values));
+        Assert.All(values, v => Assert.Equal(0, v));
     }
 }

@@ -15,7 +15,8 @@ public sealed class ProjectionKernelCollection
 /// <summary>
 /// Every projection kernel (decode streaming, prefill panels, the portable fallback) against a double-precision
 /// reference over the widened weights, at odd sizes: rows that leave partial 4-row groups and 32-row panels, input
-/// widths that leave vector tails, token counts that leave partial 6-token tiles, with and without bias.
+/// widths that leave vector tails and partial weight-tile groups, token counts that leave partial 6-token tiles, two
+/// targets sharing one split, with and without bias.
 /// </summary>
 [Collection(nameof(ProjectionKernelTests))]
 public sealed unsafe class ProjectionKernelTests
@@ -47,13 +48,11 @@ public sealed unsafe class ProjectionKernelTests
         var random = new Random(rows * 31 + cols * 7 + tokens);
         float[] values = Enumerable.Range(0, rows * cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
         float[] bias = Enumerable.Range(0, rows).Select(_ => (float)random.NextDouble()).ToArray();
-        byte[] image = dtype switch
-        {
-            HdxDtype.F32 => MemoryMarshal.AsBytes(values.AsSpan()).ToArray(),
-            HdxDtype.F16 => MemoryMarshal.AsBytes(values.Select(v => (Half)v).ToArray().AsSpan()).ToArray(),
-            HdxDtype.BF16 => MemoryMarshal.AsBytes(values.Select(TestCompiledModel.ToBFloat16).ToArray().AsSpan()).ToArray(),
-            _ => TestCompiledModel.ToQ8(values),
-        };
+        // With 71 rows the matrix is cut into two targets of 5 and 66 rows (neither whole tiles) that share the split,
+        // as q/k/v do, each tiled on its own.
+        int first = rows == 71 ? 5 : rows;
+        byte[] firstImage = TestCompiledModel.Tiled(dtype, values[..(first * cols)], first, cols);
+        byte[] image = firstImage.Concat(TestCompiledModel.Tiled(dtype, values[(first * cols)..], rows - first, cols)).ToArray();
         float[] widened = dtype switch
         {
             HdxDtype.F32 => values,
@@ -77,12 +76,19 @@ public sealed unsafe class ProjectionKernelTests
         try
         {
             DotKernels.ForcePortable = portable;
-            image.CopyTo(new Span<byte>(data, image.Length));
-            var weight = new WeightTensor("w", dtype, rows, cols, data, image.Length);
             using var pool = new ComputePool(2, "kernel-test");
             fixed (float* biasPointer = bias)
             {
-                var job = new ProjectionJob([new ProjectionJob.Target(weight, output, outputOffset, biasPointer)], pool.Workers)
+                var targets = new List<ProjectionJob.Target>();
+                image.CopyTo(new Span<byte>(data, image.Length));
+                targets.Add(new ProjectionJob.Target(new WeightTensor("w0", dtype, first, cols, data, firstImage.Length), output, outputOffset, biasPointer));
+                if (first < rows)
+                {
+                    targets.Add(new ProjectionJob.Target(new WeightTensor("w1", dtype, rows - first, cols, data + firstImage.Length, image.Length - firstImage.Length),
+                        output, outputOffset + first, biasPointer + first));
+                }
+
+                var job = new ProjectionJob(targets, pool.Workers)
                 {
                     Input = input,
                     FirstInputRow = firstInputRow,

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using HyperDex.Runtime.Compiled;
+using HyperDex.Runtime.Compiler;
 
 namespace HyperDex.Runtime.Tests.Engine;
 
@@ -107,14 +108,7 @@ public static class TestCompiledModel
                 long padding = (CompiledLayout.TensorAlignment - stream.Position % CompiledLayout.TensorAlignment) % CompiledLayout.TensorAlignment;
                 stream.Write(new byte[padding]);
                 HdxDtype type = shape.Length == 1 ? HdxDtype.F32 : dtype;
-                byte[] bytes = type switch
-                {
-                    HdxDtype.F32 => MemoryMarshal.AsBytes(data.AsSpan()).ToArray(),
-                    HdxDtype.F16 => MemoryMarshal.AsBytes(data.Select(v => (Half)v).ToArray().AsSpan()).ToArray(),
-                    HdxDtype.BF16 => MemoryMarshal.AsBytes(data.Select(ToBFloat16).ToArray().AsSpan()).ToArray(),
-                    HdxDtype.Q8 => ToQ8(data),
-                    _ => throw new NotSupportedException(type.ToString()),
-                };
+                byte[] bytes = shape.Length == 1 ? MemoryMarshal.AsBytes(data.AsSpan()).ToArray() : Tiled(type, data, shape[0], shape[1]);
                 entries.Add(new ParamTensor { Name = name, Dtype = type, Shape = shape, Offset = stream.Position, Length = bytes.Length });
                 stream.Write(bytes);
             }
@@ -124,41 +118,52 @@ public static class TestCompiledModel
         }
     }
 
-    /// <summary>Q8 blocks as the contract defines them: per 32 values along a row, an fp32 scale (max |x| / 127) then 32 int8.</summary>
-    public static byte[] ToQ8(float[] data)
+    /// <summary>A row-major [rows, cols] matrix in an image dtype, laid out in tiles by the compiler's writer.</summary>
+    public static byte[] Tiled(HdxDtype dtype, float[] data, int rows, int cols)
     {
-        var bytes = new byte[data.Length / 32 * 36];
+        using var stream = new MemoryStream();
+        var writer = new TiledMatrixWriter("test", dtype, cols, stream);
+        for (int r = 0; r < rows; r++)
+        {
+            var row = data.AsSpan(r * cols, cols);
+            switch (dtype)
+            {
+                case HdxDtype.Q8:
+                    writer.AddRow(row);
+                    break;
+                case HdxDtype.F32:
+                    writer.AddRow(MemoryMarshal.AsBytes(row));
+                    break;
+                case HdxDtype.F16:
+                    writer.AddRow(MemoryMarshal.AsBytes(row.ToArray().Select(v => (Half)v).ToArray().AsSpan()));
+                    break;
+                default:
+                    writer.AddRow(MemoryMarshal.AsBytes(row.ToArray().Select(ToBFloat16).ToArray().AsSpan()));
+                    break;
+            }
+        }
+
+        writer.Complete();
+        return stream.ToArray();
+    }
+
+    /// <summary>The values Q8 stores, computed here independently: per 32 along a row, round(x / s) · s with s = max |x| / 127.</summary>
+    public static float[] FromQ8(float[] data)
+    {
+        var values = new float[data.Length];
         for (int block = 0; block < data.Length / 32; block++)
         {
-            var values = data.AsSpan(block * 32, 32);
+            var source = data.AsSpan(block * 32, 32);
             float max = 0;
-            foreach (float v in values)
+            foreach (float v in source)
             {
                 max = Math.Max(max, Math.Abs(v));
             }
 
             float scale = max / 127;
-            BitConverter.TryWriteBytes(bytes.AsSpan(block * 36), scale);
             for (int i = 0; i < 32; i++)
             {
-                bytes[block * 36 + 4 + i] = (byte)(sbyte)(scale == 0 ? 0 : Math.Round(values[i] / scale));
-            }
-        }
-
-        return bytes;
-    }
-
-    /// <summary>What the engine should see for a Q8 tensor: the values rebuilt from the blocks.</summary>
-    public static float[] FromQ8(float[] data)
-    {
-        byte[] bytes = ToQ8(data);
-        var values = new float[data.Length];
-        for (int block = 0; block < data.Length / 32; block++)
-        {
-            float scale = BitConverter.ToSingle(bytes, block * 36);
-            for (int i = 0; i < 32; i++)
-            {
-                values[block * 32 + i] = (sbyte)bytes[block * 36 + 4 + i] * scale;
+                values[block * 32 + i] = scale == 0 ? 0 : (sbyte)Math.Round(source[i] / scale) * scale;
             }
         }
 

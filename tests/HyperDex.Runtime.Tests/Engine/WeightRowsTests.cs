@@ -29,21 +29,21 @@ public class WeightRowsTests
     }
 
     [SkippableFact]
-    public unsafe void RegisterWideningOfHalfIsExactForEveryHalfValue()
+    public unsafe void RegisterWideningOfHalfIsExactForEveryFiniteHalfValue()
     {
         Skip.IfNot(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "the decode kernels' widening needs AVX-512");
-        var halves = Enumerable.Range(0, 65536).Select(i => (ushort)i).ToArray();
+        var halves = Enumerable.Range(0, 65536).Select(i => (ushort)i).Where(h => (h & 0x7C00) != 0x7C00).ToArray();
         var floats = new float[16];
         fixed (ushort* source = halves)
         fixed (float* target = floats)
         {
             for (int i = 0; i < halves.Length; i += 16)
             {
-                System.Runtime.Intrinsics.Vector512.Store(Widen.Half(source + i), target);
+                System.Runtime.Intrinsics.Vector512.Store(Widen.FiniteHalf(source + i), target);
                 for (int j = 0; j < 16; j++)
                 {
                     float expected = (float)BitConverter.UInt16BitsToHalf(halves[i + j]);
-                    Assert.True(float.IsNaN(expected) ? float.IsNaN(floats[j]) : BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(floats[j]),
+                    Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(floats[j]),
                         $"0x{halves[i + j]:X4}: {floats[j]} instead of {expected}");
                 }
             }

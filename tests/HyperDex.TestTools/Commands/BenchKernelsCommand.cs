@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using HyperDex.Runtime.Checkpoints;
 using HyperDex.Runtime.Compiled;
 using HyperDex.Runtime.Compiler;
 using HyperDex.Runtime.Diagnostics;
@@ -148,12 +149,14 @@ public sealed unsafe class BenchKernelsCommand : ITestToolCommand
 
         public BenchMatrix(HdxDtype dtype, int rows, int cols)
         {
-            Bytes = WeightTensor.ExpectedLength(dtype, rows, cols);
+            Bytes = WeightTiles.MatrixBytes(dtype, rows, cols);
             Elements = (long)rows * cols;
             _data = (byte*)NativeMemory.AlignedAlloc((nuint)Bytes, 64);
             var random = new Random(7);
             var row = new float[cols];
-            long rowBytes = Bytes / rows;
+            var raw = new byte[cols * 4];
+            using var stream = new UnmanagedMemoryStream(_data, 0, Bytes, FileAccess.Write);
+            var writer = new TiledMatrixWriter("bench", dtype, cols, stream);
             for (int r = 0; r < rows; r++)
             {
                 for (int c = 0; c < cols; c++)
@@ -161,32 +164,22 @@ public sealed unsafe class BenchKernelsCommand : ITestToolCommand
                     row[c] = (float)(random.NextDouble() - 0.5);
                 }
 
-                var target = new Span<byte>(_data + r * rowBytes, (int)rowBytes);
                 switch (dtype)
                 {
+                    case HdxDtype.Q8:
+                        writer.AddRow(row);
+                        break;
                     case HdxDtype.F32:
-                        MemoryMarshal.AsBytes(row.AsSpan()).CopyTo(target);
-                        break;
-                    case HdxDtype.F16:
-                        for (int c = 0; c < cols; c++)
-                        {
-                            MemoryMarshal.Write(target[(2 * c)..], BitConverter.HalfToUInt16Bits((Half)row[c]));
-                        }
-
-                        break;
-                    case HdxDtype.BF16:
-                        for (int c = 0; c < cols; c++)
-                        {
-                            MemoryMarshal.Write(target[(2 * c)..], (ushort)(BitConverter.SingleToUInt32Bits(row[c]) >> 16));
-                        }
-
+                        writer.AddRow(MemoryMarshal.AsBytes(row.AsSpan()));
                         break;
                     default:
-                        Q8Blocks.Quantize(row, target);
+                        ElementConversion.FromSingle(row, dtype, raw);
+                        writer.AddRow(raw.AsSpan(0, cols * 2));
                         break;
                 }
             }
 
+            writer.Complete();
             Weight = new WeightTensor("bench", dtype, rows, cols, _data, Bytes);
         }
 

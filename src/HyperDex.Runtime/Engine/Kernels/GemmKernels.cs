@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using HyperDex.Runtime.Compiled;
 
 namespace HyperDex.Runtime.Engine.Kernels;
 
@@ -19,7 +20,7 @@ internal static unsafe class GemmKernels
     private static float[]? t_panel;
 
     [ThreadStatic]
-    private static float[]? t_row;
+    private static float[]? t_group;
 
     /// <summary>The calling thread's panel buffer of at least <paramref name="cols"/> × 32 floats (grows, never shrinks).</summary>
     public static float[] Panel(int cols)
@@ -32,31 +33,30 @@ internal static unsafe class GemmKernels
         return t_panel;
     }
 
-    /// <summary>Input columns widened per packing step: a multiple of the Q8 block, small enough for L1.</summary>
-    private const int PackChunk = 64;
-
-    /// <summary>Packs rows [row, row + count) of <paramref name="weight"/> (count ≤ 32; missing rows are zero) into panel[k * 32 + r].</summary>
+    /// <summary>
+    /// Packs rows [row, row + count) of <paramref name="weight"/> (count ≤ 32; missing rows are zero) into
+    /// panel[k * 32 + r] for k below its padded width, one tile group at a time so the widened rows stay in L1.
+    /// </summary>
     public static void Pack(WeightTensor weight, int row, int count, float* panel)
     {
-        int cols = weight.Cols;
-        t_row ??= new float[PanelRows * PackChunk];
-        fixed (float* chunk = t_row)
+        int columns = WeightTiles.GroupColumns(weight.Dtype);
+        t_group ??= new float[PanelRows * WeightTiles.GroupColumns(HdxDtype.Q8)];
+        fixed (float* chunk = t_group)
         {
-            for (int k0 = 0; k0 < cols; k0 += PackChunk)
+            for (int group = 0; group < weight.Groups; group++)
             {
-                int width = Math.Min(PackChunk, cols - k0);
                 for (int r = 0; r < count; r++)
                 {
-                    WeightRows.Segment(weight, row + r, k0, new Span<float>(chunk + r * PackChunk, width));
+                    WeightRows.Chunk(weight, row + r, group, new Span<float>(chunk + r * columns, columns));
                 }
 
-                for (int k = 0; k < width; k++)
+                for (int k = 0; k < columns; k++)
                 {
-                    float* target = panel + (k0 + k) * (long)PanelRows;
+                    float* target = panel + (group * columns + k) * (long)PanelRows;
                     int r = 0;
                     for (; r < count; r++)
                     {
-                        target[r] = chunk[r * PackChunk + k];
+                        target[r] = chunk[r * columns + k];
                     }
 
                     for (; r < PanelRows; r++)

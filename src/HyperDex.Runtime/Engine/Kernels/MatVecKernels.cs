@@ -6,107 +6,99 @@ using HyperDex.Runtime.Compiled;
 namespace HyperDex.Runtime.Engine.Kernels;
 
 /// <summary>
-/// Decode kernels: 4 weight rows · one fp32 input row, reading each weight byte straight from the image exactly once
-/// and widening it to fp32 in registers (F16 by exponent rebias, BF16 by a shift, Q8 by sign extension with the block
-/// scale applied once per block to an exact int16 multiply-add over int16-quantized activations), so no row is ever
-/// written back to memory. AVX-512 only; callers fall back
-/// to <see cref="WeightRows"/> + <see cref="DotKernels"/> without it.
+/// Decode kernels: one tile of 4 weight rows (<see cref="WeightTiles"/>) · one fp32 input row. A tile is a single
+/// sequential run of the image, so the hardware prefetcher streams it at full bandwidth; each weight byte is read
+/// exactly once and widened to fp32 in registers (F16 by an exponent rebias, BF16 by a shift, Q8 by sign extension
+/// with an exact int16 multiply-add over int16-quantized activations, its block scales applied once per block), so no
+/// row is ever written back to memory. AVX-512 only; callers fall back to <see cref="WeightRows"/> +
+/// <see cref="DotKernels"/> without it.
 /// </summary>
 internal static unsafe class MatVecKernels
 {
     /// <summary>True when these kernels run on this CPU (and the portable path is not forced).</summary>
     public static bool IsSupported => Avx512F.IsSupported && Avx512BW.IsSupported && !DotKernels.ForcePortable;
 
-    /// <summary>results[r] = row (first + rows[r]) of <paramref name="w"/> · x, r &lt; 4.</summary>
-    public static void Dot4(WeightTensor w, int* rows, float* x, float* results)
+    /// <summary>results[r] = row (4·tile + r) · x for r &lt; 4; x holds <see cref="WeightTensor.PaddedCols"/> values (zero past Cols).</summary>
+    public static void DotTile(WeightTensor w, int tile, float* x, float* results)
     {
-        byte* r0 = w.Row(rows[0]), r1 = w.Row(rows[1]), r2 = w.Row(rows[2]), r3 = w.Row(rows[3]);
+        byte* p = w.Tile(tile);
         switch (w.Dtype)
         {
             case HdxDtype.F32:
-                Dot4F32((float*)r0, (float*)r1, (float*)r2, (float*)r3, x, w.Cols, results);
+                DotTileF32((float*)p, x, w.Groups, results);
                 break;
             case HdxDtype.F16:
-                Dot4F16((ushort*)r0, (ushort*)r1, (ushort*)r2, (ushort*)r3, x, w.Cols, results);
+                DotTileF16((ushort*)p, x, w.Groups, results);
                 break;
             case HdxDtype.BF16:
-                Dot4BF16((ushort*)r0, (ushort*)r1, (ushort*)r2, (ushort*)r3, x, w.Cols, results);
+                DotTileBF16((ushort*)p, x, w.Groups, results);
                 break;
             default:
                 throw new InvalidOperationException($"unsupported weight dtype {w.Dtype}");
         }
     }
 
+    /// <summary>A group is 4 rows × 16 fp32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot4F32(float* w0, float* w1, float* w2, float* w3, float* x, int cols, float* results)
+    private static void DotTileF32(float* p, float* x, int groups, float* results)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        int k = 0;
-        for (; k + 16 <= cols; k += 16)
+        for (int g = 0; g < groups; g++, p += 64, x += 16)
         {
-            var y = Vector512.Load(x + k);
-            a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(w0 + k), y, a0);
-            a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(w1 + k), y, a1);
-            a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(w2 + k), y, a2);
-            a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(w3 + k), y, a3);
+            var y = Vector512.Load(x);
+            a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(p), y, a0);
+            a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 16), y, a1);
+            a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 32), y, a2);
+            a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 48), y, a3);
         }
 
         Finish(a0, a1, a2, a3, results);
-        for (; k < cols; k++)
-        {
-            results[0] += w0[k] * x[k];
-            results[1] += w1[k] * x[k];
-            results[2] += w2[k] * x[k];
-            results[3] += w3[k] * x[k];
-        }
     }
 
+    /// <summary>A group is 4 rows × 32 fp16 (finite: the compiler refuses Inf/NaN, see <see cref="Widen.FiniteHalf"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot4F16(ushort* w0, ushort* w1, ushort* w2, ushort* w3, float* x, int cols, float* results)
+    private static void DotTileF16(ushort* p, float* x, int groups, float* results)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        int k = 0;
-        for (; k + 16 <= cols; k += 16)
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        for (int g = 0; g < groups; g++, p += 128, x += 32)
         {
-            var y = Vector512.Load(x + k);
-            a0 = Avx512F.FusedMultiplyAdd(Widen.Half(w0 + k), y, a0);
-            a1 = Avx512F.FusedMultiplyAdd(Widen.Half(w1 + k), y, a1);
-            a2 = Avx512F.FusedMultiplyAdd(Widen.Half(w2 + k), y, a2);
-            a3 = Avx512F.FusedMultiplyAdd(Widen.Half(w3 + k), y, a3);
+            var y0 = Vector512.Load(x);
+            var y1 = Vector512.Load(x + 16);
+            a0 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p), y0, a0);
+            b0 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p + 16), y1, b0);
+            a1 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p + 32), y0, a1);
+            b1 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p + 48), y1, b1);
+            a2 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p + 64), y0, a2);
+            b2 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p + 80), y1, b2);
+            a3 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p + 96), y0, a3);
+            b3 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p + 112), y1, b3);
         }
 
-        Finish(a0, a1, a2, a3, results);
-        for (; k < cols; k++)
-        {
-            results[0] += (float)BitConverter.UInt16BitsToHalf(w0[k]) * x[k];
-            results[1] += (float)BitConverter.UInt16BitsToHalf(w1[k]) * x[k];
-            results[2] += (float)BitConverter.UInt16BitsToHalf(w2[k]) * x[k];
-            results[3] += (float)BitConverter.UInt16BitsToHalf(w3[k]) * x[k];
-        }
+        Finish(a0 + b0, a1 + b1, a2 + b2, a3 + b3, results);
     }
 
+    /// <summary>A group is 4 rows × 32 bf16.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot4BF16(ushort* w0, ushort* w1, ushort* w2, ushort* w3, float* x, int cols, float* results)
+    private static void DotTileBF16(ushort* p, float* x, int groups, float* results)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        int k = 0;
-        for (; k + 16 <= cols; k += 16)
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        for (int g = 0; g < groups; g++, p += 128, x += 32)
         {
-            var y = Vector512.Load(x + k);
-            a0 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(w0 + k), y, a0);
-            a1 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(w1 + k), y, a1);
-            a2 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(w2 + k), y, a2);
-            a3 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(w3 + k), y, a3);
+            var y0 = Vector512.Load(x);
+            var y1 = Vector512.Load(x + 16);
+            a0 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p), y0, a0);
+            b0 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p + 16), y1, b0);
+            a1 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p + 32), y0, a1);
+            b1 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p + 48), y1, b1);
+            a2 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p + 64), y0, a2);
+            b2 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p + 80), y1, b2);
+            a3 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p + 96), y0, a3);
+            b3 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p + 112), y1, b3);
         }
 
-        Finish(a0, a1, a2, a3, results);
-        for (; k < cols; k++)
-        {
-            results[0] += BitConverter.Int32BitsToSingle(w0[k] << 16) * x[k];
-            results[1] += BitConverter.Int32BitsToSingle(w1[k] << 16) * x[k];
-            results[2] += BitConverter.Int32BitsToSingle(w2[k] << 16) * x[k];
-            results[3] += BitConverter.Int32BitsToSingle(w3[k] << 16) * x[k];
-        }
+        Finish(a0 + b0, a1 + b1, a2 + b2, a3 + b3, results);
     }
 
     /// <summary>
@@ -130,33 +122,38 @@ internal static unsafe class MatVecKernels
     }
 
     /// <summary>
-    /// results[r] = Q8 row rows[r] · x, x given by <see cref="QuantizeInput"/>: per block, 32 int8 weights sign-extended
-    /// to int16 (one vpmovsxbw), multiplied and pair-summed with the int16 activations (vpmaddwd, exact in int32),
-    /// converted once and scaled by weight scale × activation scale.
+    /// results[r] = Q8 row (4·tile + r) · x, x given by <see cref="QuantizeInput"/> over the padded width. A group is
+    /// 4 rows × 128 int8 then their 16 scales [row][block]: per block, 32 int8 sign-extended to int16 (vpmovsxbw),
+    /// multiplied and pair-summed with the int16 activations (vpmaddwd, exact in int32), converted once and scaled by
+    /// weight scale × activation scale (the 16 products formed with one multiply per group).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Dot4Q8(WeightTensor w, int* rows, short* x, float* xScales, float* results)
+    public static void DotTileQ8(WeightTensor w, int tile, short* x, float* xScales, float* results)
     {
-        byte* w0 = w.Row(rows[0]), w1 = w.Row(rows[1]), w2 = w.Row(rows[2]), w3 = w.Row(rows[3]);
-        int blocks = w.Cols / 32;
+        byte* p = w.Tile(tile);
+        float* scales = stackalloc float[16];
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (int b = 0; b < blocks; b++)
+        for (int g = 0; g < w.Groups; g++, p += 576, x += 128, xScales += 4)
         {
-            var y = Vector512.Load(x + b * 32);
-            var s = Vector512.Create(xScales[b]);
-            long o = b * 36L;
-            a0 = Avx512F.FusedMultiplyAdd(Q8Block(w0 + o, y), s * Vector512.Create(*(float*)(w0 + o)), a0);
-            a1 = Avx512F.FusedMultiplyAdd(Q8Block(w1 + o, y), s * Vector512.Create(*(float*)(w1 + o)), a1);
-            a2 = Avx512F.FusedMultiplyAdd(Q8Block(w2 + o, y), s * Vector512.Create(*(float*)(w2 + o)), a2);
-            a3 = Avx512F.FusedMultiplyAdd(Q8Block(w3 + o, y), s * Vector512.Create(*(float*)(w3 + o)), a3);
+            // [row][block] weight scales × the 4 blocks' activation scales, repeated per row.
+            (Vector512.Load((float*)(p + 512)) * Avx512F.BroadcastVector128ToVector512(xScales)).Store(scales);
+            for (int b = 0; b < 4; b++)
+            {
+                var y = Vector512.Load(x + b * 32);
+                sbyte* q = (sbyte*)p + b * 32;
+                a0 = Avx512F.FusedMultiplyAdd(Q8Block(q, y), Vector512.Create(scales[b]), a0);
+                a1 = Avx512F.FusedMultiplyAdd(Q8Block(q + 128, y), Vector512.Create(scales[4 + b]), a1);
+                a2 = Avx512F.FusedMultiplyAdd(Q8Block(q + 256, y), Vector512.Create(scales[8 + b]), a2);
+                a3 = Avx512F.FusedMultiplyAdd(Q8Block(q + 384, y), Vector512.Create(scales[12 + b]), a3);
+            }
         }
 
         Finish(a0, a1, a2, a3, results);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Q8Block(byte* block, Vector512<short> y) =>
-        Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Avx.LoadVector256((sbyte*)block + 4)), y));
+    private static Vector512<float> Q8Block(sbyte* block, Vector512<short> y) =>
+        Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(block)), y));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Finish(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, float* results)
@@ -172,20 +169,17 @@ internal static unsafe class MatVecKernels
 internal static unsafe class Widen
 {
     /// <summary>
-    /// fp16 → fp32, exact: exponent and mantissa moved into a float's low exponent bits and multiplied by 2^112
-    /// (rebiases normals, turns subnormals right), Inf/NaN get the full exponent, then one ternary-logic op copies
-    /// the sign bit in (8 vector ops per 16 values).
+    /// Finite fp16 → fp32, exact, in 4 vector ops: sign-extend to 32 bits and shift left 13, so the sign lands in bit
+    /// 31 and exponent + mantissa in a float's low exponent bits; clear the three sign copies between them, then
+    /// multiply by 2^112 (rebiases normals and turns subnormals right). Inf/NaN would come out as large finite values,
+    /// which is why the compiler refuses them in F16 images.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Half(ushort* source)
+    public static Vector512<float> FiniteHalf(ushort* source)
     {
-        Vector512<uint> half = Avx512F.ConvertToVector512UInt32(Avx.LoadVector256(source));
-        Vector512<uint> bits = Avx512F.ShiftLeftLogical(half, 13) & Vector512.Create(0x0FFFE000u);
-        Vector512<float> scaled = bits.AsSingle() * Vector512.Create(5.192297e+33f); // 2^112
-        Vector512<float> magnitude = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(bits, Vector512.Create(0x0F800000u)).AsSingle(),
-            (bits | Vector512.Create(0x7F800000u)).AsSingle(), scaled);
-        // 0xF8 = a | (b & c): magnitude, with the sign bit of half << 16.
-        return Avx512F.TernaryLogic(magnitude.AsUInt32(), Avx512F.ShiftLeftLogical(half, 16), Vector512.Create(0x80000000u), 0xF8).AsSingle();
+        Vector512<int> wide = Avx512F.ConvertToVector512Int32(Avx.LoadVector256((short*)source));
+        Vector512<int> bits = Avx512F.ShiftLeftLogical(wide, 13) & Vector512.Create(unchecked((int)0x8FFFE000));
+        return bits.AsSingle() * Vector512.Create(5.192297e+33f); // 2^112
     }
 
     /// <summary>bf16 → fp32 is the 16 bits placed high.</summary>

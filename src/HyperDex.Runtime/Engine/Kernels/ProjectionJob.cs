@@ -1,25 +1,24 @@
 using HyperDex.Runtime.Compiled;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace HyperDex.Runtime.Engine.Kernels;
 
 /// <summary>
 /// y = x · Wᵀ (+ b) for every row of a step, over one or more weight matrices that share the input (q/k/v, gate/up).
-/// The output rows of all matrices form one index range split across the device's workers. Each worker widens a
-/// tile of weight rows to fp32 once and applies it to every input row, so prefill (many rows) reads each weight
-/// once per step, and a register-tiled kernel (<see cref="DotKernels"/>) computes 4 rows × 4 tokens per pass: matrix-matrix
-/// work. Decode (one row) streams each weight row exactly once.
+/// The output rows of all matrices form one index range split across the device's workers; each matrix starts at a
+/// whole tile (<see cref="WeightTiles"/>) of it, so every worker's share is whole tiles. Decode (few rows) streams each
+/// tile exactly once through <see cref="MatVecKernels"/>. Prefill packs 32 weight rows once into an fp32 panel and
+/// applies it to every input row with the register-tiled <see cref="GemmKernels"/>: matrix-matrix work.
 /// </summary>
 internal sealed unsafe class ProjectionJob : ParallelJob
 {
-    private const int TileRows = 8;
-
     private readonly Target[] _targets;
     private readonly int[] _firstRow;
     private readonly float[][] _scratch;
     private readonly int _maxCols;
+    private readonly int _paddedCols;
+    private readonly float[] _paddedInput;
     private readonly short[]? _quantized;
     private readonly float[] _scales = [];
 
@@ -27,47 +26,54 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     {
         _targets = targets.ToArray();
         _firstRow = new int[_targets.Length + 1];
-        int maxCols = 0;
         for (int i = 0; i < _targets.Length; i++)
         {
-            _firstRow[i + 1] = _firstRow[i] + _targets[i].Weight.Rows;
-            maxCols = Math.Max(maxCols, _targets[i].Weight.Cols);
+            _firstRow[i + 1] = _firstRow[i] + _targets[i].Weight.PaddedRows;
         }
 
+        _maxCols = _targets.Max(t => t.Weight.Cols);
+        _paddedCols = _targets.Max(t => t.Weight.PaddedCols);
         _scratch = new float[workers][];
         for (int w = 0; w < workers; w++)
         {
-            _scratch[w] = new float[TileRows * maxCols];
+            _scratch[w] = new float[WeightTiles.TileRows * _paddedCols];
         }
 
-        _maxCols = maxCols;
+        // Decode inputs are copied once per step into rows as wide as the widest tile, zero past the input.
+        _paddedInput = new float[(BlockedMinRows - 1) * _paddedCols];
         if (_targets.Any(t => t.Weight.Dtype == HdxDtype.Q8))
         {
-            _quantized = new short[(BlockedMinRows - 1) * maxCols];
-            _scales = new float[(BlockedMinRows - 1) * (maxCols / 32)];
+            _quantized = new short[(BlockedMinRows - 1) * _paddedCols];
+            _scales = new float[(BlockedMinRows - 1) * (_paddedCols / 32)];
         }
     }
 
     /// <summary>
-    /// Quantizes the input rows for the Q8 decode kernel when it will run (int16 per block of 32, see
-    /// <see cref="MatVecKernels.QuantizeInput"/>), then splits the output rows across the pool's workers.
+    /// For the decode kernels, copies the input rows into zero-padded rows and quantizes them for Q8 (int16 per
+    /// block of 32, see <see cref="MatVecKernels.QuantizeInput"/>); then splits the output rows across the pool's workers.
     /// </summary>
     public void Run(ComputePool pool)
     {
-        if (_quantized is not null && MatVecKernels.IsSupported && Rows < BlockedMinRows)
+        if (Streams)
         {
-            int cols = _targets.First(t => t.Weight.Dtype == HdxDtype.Q8).Weight.Cols;
             for (int row = 0; row < Rows; row++)
             {
-                MatVecKernels.QuantizeInput(Input.Row(FirstInputRow + row)[..cols], _quantized.AsSpan(row * _maxCols, cols),
-                    _scales.AsSpan(row * (_maxCols / 32), cols / 32));
+                Input.Row(FirstInputRow + row)[.._maxCols].CopyTo(_paddedInput.AsSpan(row * _paddedCols));
+                if (_quantized is not null)
+                {
+                    MatVecKernels.QuantizeInput(_paddedInput.AsSpan(row * _paddedCols, _paddedCols), _quantized.AsSpan(row * _paddedCols, _paddedCols),
+                        _scales.AsSpan(row * (_paddedCols / 32), _paddedCols / 32));
+                }
             }
         }
 
         pool.Run(this, TotalRows, MinRowsPerWorker);
     }
 
-    /// <summary>Output rows of all targets together (the index range to split).</summary>
+    /// <summary>True when the decode kernels run: few input rows, AVX-512.</summary>
+    private bool Streams => MatVecKernels.IsSupported && Rows < BlockedMinRows;
+
+    /// <summary>Output rows of all targets together, each padded to whole tiles (the index range to split).</summary>
     public int TotalRows => _firstRow[^1];
 
     /// <summary>Output rows per worker below which splitting costs more than it saves (2 · cols · Rows flops per row).</summary>
@@ -83,8 +89,8 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     /// <summary>Input rows from which packing a weight panel (prefill) beats streaming the rows once per input row.</summary>
     public const int BlockedMinRows = 6;
 
-    /// <summary>Whole 32-row panels in prefill, whole 4-row groups otherwise.</summary>
-    public override int Granularity => MatVecKernels.IsSupported && Rows >= BlockedMinRows ? GemmKernels.PanelRows : 4;
+    /// <summary>Whole 32-row panels in prefill, whole tiles otherwise.</summary>
+    public override int Granularity => MatVecKernels.IsSupported && Rows >= BlockedMinRows ? GemmKernels.PanelRows : WeightTiles.TileRows;
 
     public override void Execute(int start, int end, int worker)
     {
@@ -92,23 +98,24 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         {
             ExecuteWidened(start, end, worker);
         }
-        else if (Rows >= BlockedMinRows)
+        else if (Streams)
         {
-            ExecuteBlocked(start, end);
+            ExecuteStreaming(start, end);
         }
         else
         {
-            ExecuteStreaming(start, end);
+            ExecuteBlocked(start, end);
         }
     }
 
     /// <summary>
     /// The output rows from <paramref name="r"/> that one pass handles: at most <paramref name="maxRows"/>, within
     /// <paramref name="end"/> and within one target matrix (advanced in <paramref name="target"/>), starting at row
-    /// <paramref name="local"/> of that matrix.
+    /// <paramref name="local"/> of that matrix. Returns the index positions to advance; <paramref name="count"/> is
+    /// the real rows among them (the rest is tile padding).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int NextSpan(int r, int end, int maxRows, ref int target, out int local)
+    private int NextSpan(int r, int end, int maxRows, ref int target, out int local, out int count)
     {
         while (r >= _firstRow[target + 1])
         {
@@ -116,41 +123,37 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         }
 
         local = r - _firstRow[target];
-        return Math.Min(maxRows, Math.Min(end, _firstRow[target + 1]) - r);
+        int span = Math.Min(maxRows, Math.Min(end, _firstRow[target + 1]) - r);
+        count = Math.Min(span, _targets[target].Weight.Rows - local);
+        return span;
     }
 
-    /// <summary>Decode: each group of 4 weight rows is read once from the image and applied to every input row.</summary>
+    /// <summary>Decode: each tile is read once from the image and applied to every input row.</summary>
     private void ExecuteStreaming(int start, int end)
     {
-        int* rows = stackalloc int[4];
-        float* results = stackalloc float[4];
+        float* results = stackalloc float[WeightTiles.TileRows];
         int target = 0;
-        int inputWidth = Input.Width;
-        fixed (float* inputBase = Input.Data)
+        fixed (float* input = _paddedInput)
+        fixed (short* quantized = _quantized)
+        fixed (float* scales = _scales)
         {
             for (int r = start; r < end;)
             {
-                int count = NextSpan(r, end, 4, ref target, out int local);
+                int span = NextSpan(r, end, WeightTiles.TileRows, ref target, out int local, out int count);
                 ref readonly Target t = ref _targets[target];
-                for (int q = 0; q < 4; q++)
-                {
-                    rows[q] = local + Math.Min(q, count - 1);
-                }
-
+                int tile = local / WeightTiles.TileRows;
                 int width = t.Output.Width;
                 fixed (float* output = t.Output.Data)
-                fixed (short* quantized = _quantized)
-                fixed (float* scales = _scales)
                 {
                     for (int row = 0; row < Rows; row++)
                     {
                         if (t.Weight.Dtype == HdxDtype.Q8)
                         {
-                            MatVecKernels.Dot4Q8(t.Weight, rows, quantized + row * (long)_maxCols, scales + row * (long)(_maxCols / 32), results);
+                            MatVecKernels.DotTileQ8(t.Weight, tile, quantized + row * (long)_paddedCols, scales + row * (long)(_paddedCols / 32), results);
                         }
                         else
                         {
-                            MatVecKernels.Dot4(t.Weight, rows, inputBase + (FirstInputRow + row) * (long)inputWidth, results);
+                            MatVecKernels.DotTile(t.Weight, tile, input + row * (long)_paddedCols, results);
                         }
 
                         float* y = output + row * (long)width + t.OutputOffset + local;
@@ -161,7 +164,7 @@ internal sealed unsafe class ProjectionJob : ParallelJob
                     }
                 }
 
-                r += count;
+                r += span;
             }
         }
     }
@@ -169,18 +172,18 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     /// <summary>Prefill: 32 weight rows packed once into a panel, then 6 × 32 register tiles over all input rows.</summary>
     private void ExecuteBlocked(int start, int end)
     {
-        const int Tile = GemmKernels.PanelRows;
-        float* temp = stackalloc float[GemmKernels.TileTokens * Tile];
+        const int Panel = GemmKernels.PanelRows;
+        float* temp = stackalloc float[GemmKernels.TileTokens * Panel];
         int target = 0;
         int inputWidth = Input.Width;
         fixed (float* inputBase = Input.Data)
         {
             for (int r = start; r < end;)
             {
-                int count = NextSpan(r, end, Tile, ref target, out int local);
+                int span = NextSpan(r, end, Panel, ref target, out int local, out int count);
                 ref readonly Target t = ref _targets[target];
                 int cols = t.Weight.Cols;
-                float[] panelArray = GemmKernels.Panel(cols);
+                float[] panelArray = GemmKernels.Panel(t.Weight.PaddedCols);
                 int width = t.Output.Width;
                 fixed (float* panelBase = panelArray)
                 fixed (float* output = t.Output.Data)
@@ -192,16 +195,16 @@ internal sealed unsafe class ProjectionJob : ParallelJob
                         int tokens = Math.Min(GemmKernels.TileTokens, Rows - row);
                         float* x = inputBase + (FirstInputRow + row) * (long)inputWidth;
                         float* y = output + row * (long)width + t.OutputOffset + local;
-                        if (count == Tile)
+                        if (count == Panel)
                         {
                             GemmKernels.Tile6x32(panel, x, inputWidth, tokens, cols, y, width);
                         }
                         else
                         {
-                            GemmKernels.Tile6x32(panel, x, inputWidth, tokens, cols, temp, Tile);
+                            GemmKernels.Tile6x32(panel, x, inputWidth, tokens, cols, temp, Panel);
                             for (int k = 0; k < tokens; k++)
                             {
-                                new ReadOnlySpan<float>(temp + k * Tile, count).CopyTo(new Span<float>(y + k * (long)width, count));
+                                new ReadOnlySpan<float>(temp + k * Panel, count).CopyTo(new Span<float>(y + k * (long)width, count));
                             }
                         }
 
@@ -210,21 +213,22 @@ internal sealed unsafe class ProjectionJob : ParallelJob
                             var bias = new ReadOnlySpan<float>(t.Bias + local, count);
                             for (int k = 0; k < tokens; k++)
                             {
-                                var span = new Span<float>(y + k * (long)width, count);
-                                TensorPrimitives.Add(span, bias, span);
+                                var outputRow = new Span<float>(y + k * (long)width, count);
+                                TensorPrimitives.Add(outputRow, bias, outputRow);
                             }
                         }
                     }
                 }
 
-                r += count;
+                r += span;
             }
         }
     }
 
-    /// <summary>Portable path: rows widened to fp32 in scratch per tile, then <see cref="DotKernels"/>.</summary>
+    /// <summary>Portable path: a tile's rows widened to fp32 in scratch, then <see cref="DotKernels"/>.</summary>
     private void ExecuteWidened(int start, int end, int worker)
     {
+        const int TileRows = WeightTiles.TileRows;
         nint* tile = stackalloc nint[TileRows];
         float* results = stackalloc float[16];
         float[] scratch = _scratch[worker];
@@ -235,13 +239,15 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         {
             for (int r = start; r < end;)
             {
-                int count = NextSpan(r, end, TileRows, ref target, out int local);
+                int span = NextSpan(r, end, TileRows, ref target, out int local, out int count);
                 ref readonly Target t = ref _targets[target];
                 int cols = t.Weight.Cols;
-                for (int j = 0; j < count; j++)
+                for (int j = 0; j < TileRows; j++)
                 {
-                    var span = WeightRows.Get(t.Weight, local + j, new Span<float>(scratchBase + j * cols, cols));
-                    tile[j] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(span));
+                    // Rows past the matrix reuse its last row, so the kernel always has 4; their results are dropped.
+                    float* row = scratchBase + j * _paddedCols;
+                    WeightRows.Get(t.Weight, local + Math.Min(j, count - 1), new Span<float>(row, _paddedCols));
+                    tile[j] = (nint)row;
                 }
 
                 float[] output = t.Output.Data;
@@ -250,34 +256,20 @@ internal sealed unsafe class ProjectionJob : ParallelJob
                 {
                     int tokens = Rows - row >= 4 ? 4 : 1;
                     float* x = inputBase + (FirstInputRow + row) * (long)inputWidth;
-                    int j = 0;
-                    for (; j + 4 <= count; j += 4)
+                    DotKernels.Dot4((float**)tile, x, inputWidth, tokens, cols, results);
+                    for (int k = 0; k < tokens; k++)
                     {
-                        DotKernels.Dot4((float**)(tile + j), x, inputWidth, tokens, cols, results);
-                        for (int k = 0; k < tokens; k++)
+                        int outputBase = (row + k) * width + t.OutputOffset + local;
+                        for (int q = 0; q < count; q++)
                         {
-                            int outputBase = (row + k) * width + t.OutputOffset + local + j;
-                            for (int q = 0; q < 4; q++)
-                            {
-                                output[outputBase + q] = t.Bias is null ? results[k * 4 + q] : results[k * 4 + q] + t.Bias[local + j + q];
-                            }
-                        }
-                    }
-
-                    for (; j < count; j++)
-                    {
-                        var weights = new ReadOnlySpan<float>((float*)tile[j], cols);
-                        for (int k = 0; k < tokens; k++)
-                        {
-                            float value = TensorPrimitives.Dot(new ReadOnlySpan<float>(x + k * (long)inputWidth, cols), weights);
-                            output[(row + k) * width + t.OutputOffset + local + j] = t.Bias is null ? value : value + t.Bias[local + j];
+                            output[outputBase + q] = t.Bias is null ? results[k * 4 + q] : results[k * 4 + q] + t.Bias[local + q];
                         }
                     }
 
                     row += tokens;
                 }
 
-                r += count;
+                r += span;
             }
         }
     }

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using HyperDex.Runtime.Compiled;
@@ -7,52 +6,46 @@ using HyperDex.Runtime.Compiled;
 namespace HyperDex.Runtime.Engine.Kernels;
 
 /// <summary>
-/// Widens one weight row of any image dtype to fp32 so every kernel accumulates in fp32. F32 rows are used in place
-/// (no copy); F16 goes through TensorPrimitives (F16C/AVX-512 inside); BF16 is a 16-bit shift, vectorised with
-/// AVX-512 or AVX2 where present; Q8 multiplies each block of 32 int8 by its fp32 scale.
+/// Widens weight rows of any image dtype to fp32, group by group out of their tiles (<see cref="WeightTiles"/>), so
+/// every kernel can accumulate in fp32: F32 is copied, F16 and BF16 converted with AVX-512 or AVX2 where present, and
+/// Q8 multiplies each block of 32 int8 by its scale.
 /// </summary>
 internal static unsafe class WeightRows
 {
-    /// <summary>Row <paramref name="row"/> of <paramref name="weight"/> as fp32, in place or in <paramref name="scratch"/>.</summary>
+    /// <summary>Row <paramref name="row"/> as fp32, widened into <paramref name="scratch"/> (at least <see cref="WeightTensor.PaddedCols"/> long).</summary>
     public static ReadOnlySpan<float> Get(WeightTensor weight, int row, Span<float> scratch)
     {
-        byte* source = weight.Row(row);
-        int cols = weight.Cols;
-        switch (weight.Dtype)
+        int columns = WeightTiles.GroupColumns(weight.Dtype);
+        for (int group = 0; group < weight.Groups; group++)
         {
-            case HdxDtype.F32:
-                return new ReadOnlySpan<float>(source, cols);
-            case HdxDtype.F16:
-                HalfToSingle((ushort*)source, scratch[..cols]);
-                return scratch[..cols];
-            case HdxDtype.BF16:
-                BFloat16ToSingle((ushort*)source, scratch[..cols]);
-                return scratch[..cols];
-            case HdxDtype.Q8:
-                Q8ToSingle(source, scratch[..cols]);
-                return scratch[..cols];
-            default:
-                throw new InvalidOperationException($"unsupported weight dtype {weight.Dtype}");
+            Chunk(weight, row, group, scratch.Slice(group * columns, columns));
         }
+
+        return scratch[..weight.Cols];
     }
 
-    /// <summary>Columns [col, col + destination.Length) of row <paramref name="row"/> as fp32 (for Q8, col is a multiple of 32).</summary>
-    public static void Segment(WeightTensor weight, int row, int col, Span<float> destination)
+    /// <summary>The <see cref="WeightTiles.GroupColumns"/> values of row <paramref name="row"/> in group <paramref name="group"/> as fp32.</summary>
+    public static void Chunk(WeightTensor weight, int row, int group, Span<float> destination)
     {
-        byte* source = weight.Row(row);
+        byte* source = weight.Data + WeightTiles.RowChunkOffset(weight.Dtype, weight.Cols, row, group);
         switch (weight.Dtype)
         {
             case HdxDtype.F32:
-                new ReadOnlySpan<float>((float*)source + col, destination.Length).CopyTo(destination);
+                new ReadOnlySpan<float>(source, destination.Length).CopyTo(destination);
                 break;
             case HdxDtype.F16:
-                HalfToSingle((ushort*)source + col, destination);
+                HalfToSingle((ushort*)source, destination);
                 break;
             case HdxDtype.BF16:
-                BFloat16ToSingle((ushort*)source + col, destination);
+                BFloat16ToSingle((ushort*)source, destination);
                 break;
             case HdxDtype.Q8:
-                Q8ToSingle(source + col / 32 * 36, destination);
+                float* scales = (float*)(weight.Data + WeightTiles.Q8ScaleOffset(weight.Cols, row, group));
+                for (int i = 0; i < destination.Length; i++)
+                {
+                    destination[i] = ((sbyte*)source)[i] * scales[i / WeightTiles.Q8BlockSize];
+                }
+
                 break;
             default:
                 throw new InvalidOperationException($"unsupported weight dtype {weight.Dtype}");
@@ -121,21 +114,6 @@ internal static unsafe class WeightRows
             if (i < n)
             {
                 TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(source + i, n - i), destination[i..]);
-            }
-        }
-    }
-
-    private static void Q8ToSingle(byte* source, Span<float> destination)
-    {
-        for (int block = 0; block < destination.Length / 32; block++)
-        {
-            byte* b = source + block * 36;
-            float scale = Unsafe.ReadUnaligned<float>(b);
-            var values = new ReadOnlySpan<sbyte>(b + 4, 32);
-            Span<float> target = destination.Slice(block * 32, 32);
-            for (int j = 0; j < 32; j++)
-            {
-                target[j] = values[j] * scale;
             }
         }
     }

@@ -16,7 +16,7 @@ internal sealed class EmbedOp : BoundOp
         _table = table;
         _output = output;
         _scale = scale;
-        _scratch = new float[table.Cols];
+        _scratch = new float[table.PaddedCols];
     }
 
     public override void Execute(DeviceState device, StepContext step)
