@@ -30,6 +30,7 @@ public sealed class BenchMathTests
         };
 
         Assert.Equal(16 + 128 + 1600, BenchMath.DecodeWeightBytes(index));
+        Assert.Equal(1600 + 128, BenchMath.DecodeWeightBytes(index with { Tensors = index.Tensors.SkipLast(1).ToList() })); // tied: logits read embed
     }
 
     [Fact]

@@ -36,14 +36,16 @@ public static class BenchMath
 
     /// <summary>
     /// Weight bytes one decode step streams: every tensor of the image once, except the embedding table, of which a
-    /// step reads one row (the compiler always writes an lm_head, cut from embed when tied, so logits never read embed).
+    /// step reads one row, unless the image has no lm_head (tied embeddings on one device): then the logits read all
+    /// of embed.
     /// </summary>
     public static long DecodeWeightBytes(ParamIndex index)
     {
+        bool embedIsHead = index.Tensors.All(t => t.Name != "lm_head");
         long total = 0;
         foreach (var tensor in index.Tensors)
         {
-            total += tensor.Name == "embed" ? tensor.Length / tensor.Shape[0] : tensor.Length;
+            total += tensor.Name == "embed" && !embedIsHead ? tensor.Length / tensor.Shape[0] : tensor.Length;
         }
 
         return total;

@@ -16,47 +16,8 @@ public static unsafe class MachineProbe
     /// <summary>Bytes/s of a multi-threaded streaming read (sum) of <paramref name="bufferBytes"/>, best of runs.</summary>
     public static double MeasureReadBandwidth(long bufferBytes = 1L << 30, int repetitions = 5)
     {
-        int threads = Environment.ProcessorCount;
-        long floats = bufferBytes / sizeof(float);
-        float* buffer = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
-        try
-        {
-            // Touch every page from the threads that will read it (first-touch placement), with non-zero data.
-            Parallel.For(0, threads, t =>
-            {
-                var (start, end) = Slice(floats, threads, t);
-                for (long i = start; i < end; i++)
-                {
-                    buffer[i] = 1f;
-                }
-            });
-
-            var samples = new List<double>();
-            float sink = 0;
-            for (int rep = 0; rep < repetitions + 1; rep++)
-            {
-                var partial = new float[threads];
-                var watch = Stopwatch.StartNew();
-                RunOnThreads(threads, t =>
-                {
-                    var (start, end) = Slice(floats, threads, t);
-                    partial[t] = SumRange(buffer + start, end - start);
-                });
-                watch.Stop();
-                sink += partial.Sum();
-                if (rep > 0)
-                {
-                    samples.Add(bufferBytes / watch.Elapsed.TotalSeconds);
-                }
-            }
-
-            GC.KeepAlive(sink);
-            return samples.Max();
-        }
-        finally
-        {
-            System.Runtime.InteropServices.NativeMemory.AlignedFree(buffer);
-        }
+        using var probe = new ReadBandwidthProbe(bufferBytes);
+        return probe.Measure(repetitions);
     }
 
     /// <summary>Peak fp32 FLOP/s (an FMA counts 2) with independent register accumulators, best of runs.</summary>
@@ -84,7 +45,7 @@ public static unsafe class MachineProbe
         Avx512F.IsSupported ? "AVX-512" : Fma.IsSupported ? "AVX2+FMA" : Vector128.IsHardwareAccelerated ? "128-bit" : "scalar";
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static float SumRange(float* p, long count)
+    internal static float SumRange(float* p, long count)
     {
         long i = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -179,11 +140,11 @@ public static unsafe class MachineProbe
         return iterations * 2;
     }
 
-    private static (long Start, long End) Slice(long count, int parts, int index) =>
+    internal static (long Start, long End) Slice(long count, int parts, int index) =>
         (count * index / parts, count * (index + 1) / parts);
 
     /// <summary>Dedicated threads started together, so each core runs exactly one worker.</summary>
-    private static void RunOnThreads(int count, Action<int> body)
+    internal static void RunOnThreads(int count, Action<int> body)
     {
         using var start = new ManualResetEventSlim(false);
         var threads = Enumerable.Range(0, count).Select(t => new Thread(() =>

@@ -18,6 +18,9 @@ public sealed record ModelBenchmarkOptions
     public int WarmupDecodeTokens { get; init; } = 8;
 
     public int Seed { get; init; } = 7;
+
+    /// <summary>Read bandwidth now (bytes/s); called right before and right after each timed decode.</summary>
+    public Func<double>? BandwidthProbe { get; init; }
 }
 
 /// <summary>Medians of the repetitions, and every sample.</summary>
@@ -29,6 +32,7 @@ public sealed record ModelBenchmarkResult(
     IReadOnlyList<double> PrefillSamples,
     IReadOnlyList<double> TimeToFirstTokenSamples,
     IReadOnlyList<double> DecodeSamples,
+    IReadOnlyList<double> DecodeBandwidthSamples,
     double KvBytesPerPosition,
     double CpuShare);
 
@@ -50,28 +54,34 @@ public static class ModelBenchmark
         int[] prompt = Enumerable.Range(0, options.PromptTokens).Select(_ => random.Next(Math.Min(300, engine.VocabSize - 1), engine.VocabSize)).ToArray();
         var logits = new float[engine.VocabSize];
 
-        RunOnce(engine, prompt, options.WarmupDecodeTokens, logits);
+        RunOnce(engine, prompt, options.WarmupDecodeTokens, logits, null);
         var prefill = new List<double>();
         var ttft = new List<double>();
         var decode = new List<double>();
+        var bandwidth = new List<double>();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var wall = Stopwatch.StartNew();
         for (int rep = 0; rep < options.Repetitions; rep++)
         {
-            var (p, t, d) = RunOnce(engine, prompt, options.DecodeTokens, logits);
+            var (p, t, d, b) = RunOnce(engine, prompt, options.DecodeTokens, logits, options.BandwidthProbe);
             prefill.Add(p);
             ttft.Add(t);
             decode.Add(d);
+            bandwidth.Add(b);
         }
 
         double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
         double cpuShare = cpu / (wall.Elapsed.TotalSeconds * Environment.ProcessorCount);
         return new ModelBenchmarkResult(load.Elapsed.TotalSeconds, BenchMath.Median(prefill), BenchMath.Median(ttft), BenchMath.Median(decode),
-            prefill, ttft, decode, KvBytesPerPosition(engine, modelPath), cpuShare);
+            prefill, ttft, decode, bandwidth, KvBytesPerPosition(engine, modelPath), cpuShare);
     }
 
-    /// <summary>Returns (prefill seconds, time to first token, seconds of the decode steps).</summary>
-    private static (double Prefill, double FirstToken, double Decode) RunOnce(HostEngine engine, int[] prompt, int decodeTokens, float[] logits)
+    /// <summary>
+    /// Returns (prefill seconds, time to first token, seconds of the decode steps, the mean of the bandwidth probed
+    /// right before and right after the decode, or NaN without a probe).
+    /// </summary>
+    private static (double Prefill, double FirstToken, double Decode, double Bandwidth) RunOnce(HostEngine engine, int[] prompt, int decodeTokens,
+        float[] logits, Func<double>? probe)
     {
         var clock = Stopwatch.StartNew();
         using var sequence = engine.CreateSequence(prompt.Length + decodeTokens);
@@ -84,6 +94,7 @@ public static class ModelBenchmark
         double prefill = (clock.Elapsed - prefillStart).TotalSeconds;
         int[] step = { BenchMath.ArgMax(logits) };
         double firstToken = clock.Elapsed.TotalSeconds;
+        double before = probe?.Invoke() ?? double.NaN;
         var decodeStart = clock.Elapsed;
         for (int i = 0; i < decodeTokens; i++)
         {
@@ -91,7 +102,9 @@ public static class ModelBenchmark
             step[0] = BenchMath.ArgMax(logits);
         }
 
-        return (prefill, firstToken, (clock.Elapsed - decodeStart).TotalSeconds);
+        double decode = (clock.Elapsed - decodeStart).TotalSeconds;
+        double after = probe?.Invoke() ?? double.NaN;
+        return (prefill, firstToken, decode, (before + after) / 2);
     }
 
     /// <summary>The engine's KV pool bytes (its memory beyond the weight images) per position it holds.</summary>

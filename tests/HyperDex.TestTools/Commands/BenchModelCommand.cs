@@ -7,9 +7,11 @@ using HyperDex.TestTools.Bench;
 namespace HyperDex.TestTools.Commands;
 
 /// <summary>
-/// `bench-model --model DIR --bandwidth B/s --peak-flops FLOP/s [--prompt 512] [--decode 128] [--reps 3]`: measures one
-/// compiled model (see <see cref="ModelBenchmark"/>) and prints its figures and efficiencies as JSON. Run one model per
-/// process so the peak resident memory (VmHWM) is that model's.
+/// `bench-model --model DIR --bandwidth B/s --peak-flops FLOP/s [--prompt 512] [--decode 128] [--reps 3] [--probe-mib 1024]`:
+/// measures one compiled model (see <see cref="ModelBenchmark"/>) and prints its figures and efficiencies as JSON. The
+/// decode bandwidth efficiency pairs each repetition with the read bandwidth probed right before and after it (the
+/// median of those ratios); the one against the run's machine figure (--bandwidth) is reported beside it. Run one
+/// model per process so the peak resident memory (VmHWM) is that model's, less the probe buffer resident throughout.
 /// </summary>
 public sealed class BenchModelCommand : ITestToolCommand
 {
@@ -20,22 +22,29 @@ public sealed class BenchModelCommand : ITestToolCommand
         string model = Path.GetFullPath(arguments.Get("model"));
         double bandwidth = double.Parse(arguments.Get("bandwidth"), CultureInfo.InvariantCulture);
         double peakFlops = double.Parse(arguments.Get("peak-flops"), CultureInfo.InvariantCulture);
+        long probeBytes = arguments.GetInt("probe-mib", 512) * (1L << 20);
+        var probe = new ReadBandwidthProbe(probeBytes);
         var options = new ModelBenchmarkOptions
         {
             PromptTokens = arguments.GetInt("prompt", 512),
             DecodeTokens = arguments.GetInt("decode", 128),
             Repetitions = arguments.GetInt("reps", 3),
+            BandwidthProbe = () => probe.Measure(2),
         };
 
         var manifest = CompiledModelFiles.ReadManifest(model);
         var index = CompiledModelFiles.ReadParamIndex(model, 1, 0);
         string loadBefore = File.ReadAllText("/proc/loadavg").Split(' ')[0];
         var r = ModelBenchmark.Run(model, options);
+        long peakResident = PeakResidentBytes() - probeBytes;
+        probe.Dispose();
         string loadAfter = File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
         long weightBytes = BenchMath.DecodeWeightBytes(index);
         double kvBytes = BenchMath.DecodeKvBytes(r.KvBytesPerPosition, options.PromptTokens, options.DecodeTokens);
         double decodeRate = options.DecodeTokens / r.DecodeSeconds;
+        var pairedEfficiency = r.DecodeSamples.Zip(r.DecodeBandwidthSamples,
+            (seconds, bytesPerSecond) => BenchMath.BandwidthEfficiency(weightBytes + kvBytes, options.DecodeTokens / seconds, bytesPerSecond)).ToList();
         double flops = BenchMath.PrefillFlops(manifest.Architecture, options.PromptTokens);
         var result = new
         {
@@ -49,10 +58,13 @@ public sealed class BenchModelCommand : ITestToolCommand
             prefillTokensPerSecond = options.PromptTokens / r.PrefillSeconds,
             timeToFirstTokenSeconds = r.TimeToFirstTokenSeconds,
             decodeTokensPerSecond = decodeRate,
-            peakResidentBytes = PeakResidentBytes(),
+            peakResidentBytes = peakResident,
             decodeWeightBytesPerToken = weightBytes,
             decodeKvBytesPerToken = kvBytes,
-            decodeBandwidthEfficiency = BenchMath.BandwidthEfficiency(weightBytes + kvBytes, decodeRate, bandwidth),
+            decodeBandwidthEfficiency = BenchMath.Median(pairedEfficiency),
+            decodeBandwidthEfficiencySamples = pairedEfficiency,
+            decodeBandwidthSamples = r.DecodeBandwidthSamples,
+            decodeBandwidthEfficiencyVsMachine = BenchMath.BandwidthEfficiency(weightBytes + kvBytes, decodeRate, bandwidth),
             prefillFlops = flops,
             prefillFlopsPerSecond = flops / r.PrefillSeconds,
             prefillFlopEfficiency = BenchMath.FlopEfficiency(flops, r.PrefillSeconds, peakFlops),
