@@ -5,7 +5,9 @@ namespace HyperDex.Runtime.Engine.Ops;
 
 /// <summary>
 /// <see cref="Compiled.OpCode.Attention"/>: causal grouped-query attention of each (row, head) over the cached
-/// positions 0..its own, block by block through the block table; (row, head) pairs are split across workers.
+/// positions 0..its own, block by block through the block table. Work items are (row, KV head), split across
+/// workers: the query heads that share a KV head go through each cached block together while it is in L1, so a step
+/// reads the cache once, not once per query head.
 /// Prefill steps of several rows go through <see cref="TiledAttention"/> instead (matrix-matrix tiles per head).
 /// </summary>
 internal sealed class AttentionOp : BoundOp
@@ -30,9 +32,9 @@ internal sealed class AttentionOp : BoundOp
         }
 
         _job.Step = step;
-        // Each (row, head) costs about 4 · positions · headDim flops; tiny steps run inline rather than wake helpers.
-        int work = 4 * (step.Start + step.Rows) * _job.HeadDim;
-        device.Pool.Run(_job, step.Rows * _job.Heads, Math.Max(1, ComputePool.MinWorkPerWorker / work));
+        // Each (row, KV head) costs about 4 · positions · headDim · group flops; tiny steps run inline rather than wake helpers.
+        int work = 4 * (step.Start + step.Rows) * _job.HeadDim * _job.Group;
+        device.Pool.Run(_job, step.Rows * _job.KvHeads, Math.Max(1, ComputePool.MinWorkPerWorker / work));
         _job.Step = null;
     }
 
@@ -53,6 +55,7 @@ internal sealed class AttentionOp : BoundOp
             _scale = scale;
             _cache = cache;
             _group = heads / cache.KvHeads;
+            _maxLength = maxLength;
             _scores = new float[workers][];
             for (int w = 0; w < workers; w++)
             {
@@ -60,7 +63,21 @@ internal sealed class AttentionOp : BoundOp
             }
         }
 
+        /// <summary>
+        /// Scores of every head a worker attends at once (heads × max length), per thread rather than per op: the
+        /// layers run one after another, so one buffer serves them all.
+        /// </summary>
+        [ThreadStatic]
+        private static float[]? t_headScores;
+
+        private readonly int _maxLength;
+
         public int Heads { get; }
+
+        public int KvHeads => _cache.KvHeads;
+
+        /// <summary>Query heads per KV head.</summary>
+        public int Group => _group;
 
         public int HeadDim => _cache.HeadDim;
 
@@ -70,50 +87,80 @@ internal sealed class AttentionOp : BoundOp
         {
             if (AttentionKernels.Supports(_cache.HeadDim))
             {
-                ExecuteVectorized(start, end, worker);
+                ExecuteVectorized(start, end);
                 return;
             }
 
             ExecutePortable(start, end, worker);
         }
 
-        /// <summary>The same computation, block by block through <see cref="AttentionKernels"/>.</summary>
-        private unsafe void ExecuteVectorized(int start, int end, int worker)
+        /// <summary>
+        /// The same computation through <see cref="AttentionKernels"/>: for each row, the worker's run of KV heads is
+        /// walked block by block, so it reads each cached block's heads as one contiguous run (a KV head's share of a
+        /// block alone is only a few KB), and the query heads of a group use it while it is in L1.
+        /// </summary>
+        private void ExecuteVectorized(int start, int end)
+        {
+            for (int index = start; index < end;)
+            {
+                int t = index / KvHeads;
+                int first = index % KvHeads;
+                int last = Math.Min(KvHeads, first + (end - index));
+                AttendRow(t, first, last);
+                index += last - first;
+            }
+        }
+
+        /// <summary>Row <paramref name="t"/>'s query heads of KV heads [first, last).</summary>
+        private unsafe void AttendRow(int t, int first, int last)
         {
             StepContext step = Step!;
             int headDim = _cache.HeadDim;
             int blockSize = _cache.BlockSize;
+            int length = step.Start + t + 1;
+            int heads = (last - first) * _group;
             fixed (float* keys = _cache.Keys)
             fixed (float* values = _cache.Values)
-            fixed (float* scores = _scores[worker])
+            if (t_headScores is null || t_headScores.Length < Heads * _maxLength)
+            {
+                t_headScores = new float[Heads * _maxLength];
+            }
+
+            fixed (float* keys = _cache.Keys)
+            fixed (float* values = _cache.Values)
+            fixed (float* scores = t_headScores)
             fixed (float* q = _q.Data)
             fixed (float* o = _output.Data)
             {
-                for (int index = start; index < end; index++)
+                float* query = q + t * (long)_q.Width + first * _group * headDim;
+                float* output = o + t * (long)_output.Width + first * _group * headDim;
+                for (int position = 0; position < length; position += blockSize)
                 {
-                    int t = index / Heads;
-                    int head = index % Heads;
-                    int kvHead = head / _group;
-                    int length = step.Start + t + 1;
-                    float* query = q + t * (long)_q.Width + head * headDim;
-                    for (int position = 0; position < length; position += blockSize)
+                    int count = Math.Min(blockSize, length - position);
+                    float* block = keys + _cache.Offset(step.BlockTable[position / blockSize], first, 0);
+                    for (int h = 0; h < heads; h++)
                     {
-                        int offset = _cache.Offset(step.BlockTable[position / blockSize], kvHead, 0);
-                        AttentionKernels.Scores(query, keys + offset, Math.Min(blockSize, length - position), headDim, _scale, scores + position);
+                        AttentionKernels.Scores(query + h * headDim, block + h / _group * (long)blockSize * headDim, count, headDim, _scale, scores + h * length + position);
                     }
+                }
 
-                    var span = new Span<float>(scores, length);
+                for (int h = 0; h < heads; h++)
+                {
+                    var span = new Span<float>(scores + h * length, length);
                     float max = TensorPrimitives.Max(span);
                     TensorPrimitives.Subtract(span, max, span);
                     TensorPrimitives.Exp(span, span);
                     TensorPrimitives.Multiply(span, 1f / TensorPrimitives.Sum(span), span);
+                }
 
-                    float* output = o + t * (long)_output.Width + head * headDim;
-                    new Span<float>(output, headDim).Clear();
-                    for (int position = 0; position < length; position += blockSize)
+                new Span<float>(output, heads * headDim).Clear();
+                for (int position = 0; position < length; position += blockSize)
+                {
+                    int count = Math.Min(blockSize, length - position);
+                    float* block = values + _cache.Offset(step.BlockTable[position / blockSize], first, 0);
+                    for (int h = 0; h < heads; h++)
                     {
-                        int offset = _cache.Offset(step.BlockTable[position / blockSize], kvHead, 0);
-                        AttentionKernels.Accumulate(scores + position, values + offset, Math.Min(blockSize, length - position), headDim, output);
+                        AttentionKernels.Accumulate(scores + h * length + position, block + h / _group * (long)blockSize * headDim, count, headDim, output + h * headDim);
                     }
                 }
             }
@@ -126,10 +173,10 @@ internal sealed class AttentionOp : BoundOp
             int blockSize = _cache.BlockSize;
             float[] keys = _cache.Keys;
             float[] values = _cache.Values;
-            for (int index = start; index < end; index++)
+            for (int item = start * _group; item < end * _group; item++)
             {
-                int t = index / Heads;
-                int head = index % Heads;
+                int t = item / Heads;
+                int head = item % Heads;
                 int kvHead = head / _group;
                 int length = step.Start + t + 1;
                 ReadOnlySpan<float> query = _q.Row(t).Slice(head * headDim, headDim);
