@@ -8,9 +8,10 @@
     bench-1b, compiles each with the module's own Invoke-HdxCompile for every dtype (cached under out/bench/compiled),
     and measures each compiled model in its own process: prefill tokens/s of a 512-token prompt, decode tokens/s over
     128 tokens, time to first token, peak resident memory, decode bandwidth efficiency and prefill FLOP efficiency.
-    Decode efficiency pairs each repetition with the read bandwidth probed right before and after its decode ("Probe
-    GB/s"): this VM's bandwidth drifts by tens of percent within minutes, so the figure probed at the start of the run
-    is reported beside it ("vs start %") but is not the ratio's baseline.
+    Decode efficiency is the median over windows of 8 decode steps of the window's bytes/s over the read bandwidth
+    probed right before and after it ("Probe GB/s" is the median probe): this VM's bandwidth switches between about 35
+    and 60 GB/s within minutes, so the figure probed at the start of the run is reported beside it ("vs start %") but
+    is not the ratio's baseline.
     On bench-110m fp16 it runs the prefix-cache scenarios of issue 8: time to first token of a 2,048-token prompt with
     its first 1,984 tokens cached vs uncached, and a 10-turn chat replay (prompt tokens computed vs new per turn).
     With ../shared/tokenizers present it adds the tokenizer encode throughput. Figures are medians of several
@@ -175,7 +176,7 @@ $results.models | ForEach-Object {
         'TTFT s'      = [math]::Round($_.timeToFirstTokenSeconds, 3)
         'Decode t/s'  = [math]::Round($_.decodeTokensPerSecond, 2)
         'RSS MiB'     = [math]::Round($_.peakResidentBytes / 1MB)
-        'Probe GB/s'  = [math]::Round(($_.decodeBandwidthSamples | Sort-Object)[[int][math]::Floor($_.decodeBandwidthSamples.Count / 2)] / 1e9, 1)
+        'Probe GB/s'  = [math]::Round($_.decodeProbeBandwidth / 1e9, 1)
         'BW eff %'    = [math]::Round(100 * $_.decodeBandwidthEfficiency, 1)
         'vs start %'  = [math]::Round(100 * $_.decodeBandwidthEfficiencyVsMachine, 1)
         'FLOP eff %'  = [math]::Round(100 * $_.prefillFlopEfficiency, 1)

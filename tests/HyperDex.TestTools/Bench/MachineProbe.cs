@@ -44,7 +44,7 @@ public static unsafe class MachineProbe
     public static string VectorPath =>
         Avx512F.IsSupported ? "AVX-512" : Fma.IsSupported ? "AVX2+FMA" : Vector128.IsHardwareAccelerated ? "128-bit" : "scalar";
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     internal static float SumRange(float* p, long count)
     {
         long i = 0;

@@ -19,9 +19,17 @@ public sealed record ModelBenchmarkOptions
 
     public int Seed { get; init; } = 7;
 
-    /// <summary>Read bandwidth now (bytes/s); called right before and right after each timed decode.</summary>
+    /// <summary>
+    /// Read bandwidth now (bytes/s); with it, each timed decode is cut into windows of <see cref="ProbeEvery"/> steps
+    /// with a probe between windows (outside the steps' timing), so each window has the bandwidth of its own moments.
+    /// </summary>
     public Func<double>? BandwidthProbe { get; init; }
+
+    public int ProbeEvery { get; init; } = 8;
 }
+
+/// <summary>A run of decode steps and the read bandwidth probed right before and right after it.</summary>
+public sealed record DecodeWindow(int Tokens, double Seconds, double BandwidthBefore, double BandwidthAfter);
 
 /// <summary>Medians of the repetitions, and every sample.</summary>
 public sealed record ModelBenchmarkResult(
@@ -32,7 +40,7 @@ public sealed record ModelBenchmarkResult(
     IReadOnlyList<double> PrefillSamples,
     IReadOnlyList<double> TimeToFirstTokenSamples,
     IReadOnlyList<double> DecodeSamples,
-    IReadOnlyList<double> DecodeBandwidthSamples,
+    IReadOnlyList<DecodeWindow> DecodeWindows,
     double KvBytesPerPosition,
     double CpuShare);
 
@@ -54,37 +62,34 @@ public static class ModelBenchmark
         int[] prompt = Enumerable.Range(0, options.PromptTokens).Select(_ => random.Next(Math.Min(300, engine.VocabSize - 1), engine.VocabSize)).ToArray();
         var logits = new float[engine.VocabSize];
 
-        RunOnce(engine, prompt, options.WarmupDecodeTokens, logits, null);
+        RunOnce(engine, prompt, options with { DecodeTokens = options.WarmupDecodeTokens }, logits, null);
         var prefill = new List<double>();
         var ttft = new List<double>();
         var decode = new List<double>();
-        var bandwidth = new List<double>();
+        var windows = new List<DecodeWindow>();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var wall = Stopwatch.StartNew();
         for (int rep = 0; rep < options.Repetitions; rep++)
         {
-            var (p, t, d, b) = RunOnce(engine, prompt, options.DecodeTokens, logits, options.BandwidthProbe);
+            var (p, t, d, w) = RunOnce(engine, prompt, options, logits, options.BandwidthProbe);
             prefill.Add(p);
             ttft.Add(t);
             decode.Add(d);
-            bandwidth.Add(b);
+            windows.AddRange(w);
         }
 
         double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
         double cpuShare = cpu / (wall.Elapsed.TotalSeconds * Environment.ProcessorCount);
         return new ModelBenchmarkResult(load.Elapsed.TotalSeconds, BenchMath.Median(prefill), BenchMath.Median(ttft), BenchMath.Median(decode),
-            prefill, ttft, decode, bandwidth, KvBytesPerPosition(engine, modelPath), cpuShare);
+            prefill, ttft, decode, windows, KvBytesPerPosition(engine, modelPath), cpuShare);
     }
 
-    /// <summary>
-    /// Returns (prefill seconds, time to first token, seconds of the decode steps, the mean of the bandwidth probed
-    /// right before and right after the decode, or NaN without a probe).
-    /// </summary>
-    private static (double Prefill, double FirstToken, double Decode, double Bandwidth) RunOnce(HostEngine engine, int[] prompt, int decodeTokens,
-        float[] logits, Func<double>? probe)
+    /// <summary>Returns (prefill seconds, time to first token, seconds of the decode steps, the probed windows).</summary>
+    private static (double Prefill, double FirstToken, double Decode, List<DecodeWindow> Windows) RunOnce(HostEngine engine, int[] prompt,
+        ModelBenchmarkOptions options, float[] logits, Func<double>? probe)
     {
         var clock = Stopwatch.StartNew();
-        using var sequence = engine.CreateSequence(prompt.Length + decodeTokens);
+        using var sequence = engine.CreateSequence(prompt.Length + options.DecodeTokens);
         var prefillStart = clock.Elapsed;
         for (int offset = 0; offset < prompt.Length; offset += TokenGeneration.PrefillChunk)
         {
@@ -94,17 +99,28 @@ public static class ModelBenchmark
         double prefill = (clock.Elapsed - prefillStart).TotalSeconds;
         int[] step = { BenchMath.ArgMax(logits) };
         double firstToken = clock.Elapsed.TotalSeconds;
+        var windows = new List<DecodeWindow>();
+        double decode = 0;
         double before = probe?.Invoke() ?? double.NaN;
-        var decodeStart = clock.Elapsed;
-        for (int i = 0; i < decodeTokens; i++)
+        for (int done = 0; done < options.DecodeTokens;)
         {
-            engine.Forward(sequence, step, logits);
-            step[0] = BenchMath.ArgMax(logits);
+            int tokens = Math.Min(options.ProbeEvery, options.DecodeTokens - done);
+            var windowStart = clock.Elapsed;
+            for (int i = 0; i < tokens; i++)
+            {
+                engine.Forward(sequence, step, logits);
+                step[0] = BenchMath.ArgMax(logits);
+            }
+
+            double seconds = (clock.Elapsed - windowStart).TotalSeconds;
+            double after = probe?.Invoke() ?? double.NaN;
+            windows.Add(new DecodeWindow(tokens, seconds, before, after));
+            decode += seconds;
+            done += tokens;
+            before = after;
         }
 
-        double decode = (clock.Elapsed - decodeStart).TotalSeconds;
-        double after = probe?.Invoke() ?? double.NaN;
-        return (prefill, firstToken, decode, (before + after) / 2);
+        return (prefill, firstToken, decode, windows);
     }
 
     /// <summary>The engine's KV pool bytes (its memory beyond the weight images) per position it holds.</summary>

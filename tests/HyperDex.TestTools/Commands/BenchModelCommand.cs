@@ -7,10 +7,11 @@ using HyperDex.TestTools.Bench;
 namespace HyperDex.TestTools.Commands;
 
 /// <summary>
-/// `bench-model --model DIR --bandwidth B/s --peak-flops FLOP/s [--prompt 512] [--decode 128] [--reps 3] [--probe-mib 1024]`:
+/// `bench-model --model DIR --bandwidth B/s --peak-flops FLOP/s [--prompt 512] [--decode 128] [--reps 3] [--probe-mib 256]`:
 /// measures one compiled model (see <see cref="ModelBenchmark"/>) and prints its figures and efficiencies as JSON. The
-/// decode bandwidth efficiency pairs each repetition with the read bandwidth probed right before and after it (the
-/// median of those ratios); the one against the run's machine figure (--bandwidth) is reported beside it. Run one
+/// decode bandwidth efficiency is the median, over windows of 8 decode steps, of the window's bytes/s over the mean of
+/// the read bandwidth probed right before and after it; the one against the run's machine figure (--bandwidth) is
+/// reported beside it. Run one
 /// model per process so the peak resident memory (VmHWM) is that model's, less the probe buffer resident throughout.
 /// </summary>
 public sealed class BenchModelCommand : ITestToolCommand
@@ -22,14 +23,14 @@ public sealed class BenchModelCommand : ITestToolCommand
         string model = Path.GetFullPath(arguments.Get("model"));
         double bandwidth = double.Parse(arguments.Get("bandwidth"), CultureInfo.InvariantCulture);
         double peakFlops = double.Parse(arguments.Get("peak-flops"), CultureInfo.InvariantCulture);
-        long probeBytes = arguments.GetInt("probe-mib", 512) * (1L << 20);
+        long probeBytes = arguments.GetInt("probe-mib", 256) * (1L << 20);
         var probe = new ReadBandwidthProbe(probeBytes);
         var options = new ModelBenchmarkOptions
         {
             PromptTokens = arguments.GetInt("prompt", 512),
             DecodeTokens = arguments.GetInt("decode", 128),
             Repetitions = arguments.GetInt("reps", 3),
-            BandwidthProbe = () => probe.Measure(2),
+            BandwidthProbe = probe.ReadOnce,
         };
 
         var manifest = CompiledModelFiles.ReadManifest(model);
@@ -43,8 +44,9 @@ public sealed class BenchModelCommand : ITestToolCommand
         long weightBytes = BenchMath.DecodeWeightBytes(index);
         double kvBytes = BenchMath.DecodeKvBytes(r.KvBytesPerPosition, options.PromptTokens, options.DecodeTokens);
         double decodeRate = options.DecodeTokens / r.DecodeSeconds;
-        var pairedEfficiency = r.DecodeSamples.Zip(r.DecodeBandwidthSamples,
-            (seconds, bytesPerSecond) => BenchMath.BandwidthEfficiency(weightBytes + kvBytes, options.DecodeTokens / seconds, bytesPerSecond)).ToList();
+        var windowEfficiency = r.DecodeWindows.Select(w => BenchMath.BandwidthEfficiency(weightBytes + kvBytes, w.Tokens / w.Seconds,
+            (w.BandwidthBefore + w.BandwidthAfter) / 2)).ToList();
+        var probed = r.DecodeWindows.Select(w => w.BandwidthBefore).ToList();
         double flops = BenchMath.PrefillFlops(manifest.Architecture, options.PromptTokens);
         var result = new
         {
@@ -61,9 +63,10 @@ public sealed class BenchModelCommand : ITestToolCommand
             peakResidentBytes = peakResident,
             decodeWeightBytesPerToken = weightBytes,
             decodeKvBytesPerToken = kvBytes,
-            decodeBandwidthEfficiency = BenchMath.Median(pairedEfficiency),
-            decodeBandwidthEfficiencySamples = pairedEfficiency,
-            decodeBandwidthSamples = r.DecodeBandwidthSamples,
+            decodeBandwidthEfficiency = BenchMath.Median(windowEfficiency),
+            decodeBandwidthEfficiencySamples = windowEfficiency,
+            decodeProbeBandwidth = BenchMath.Median(probed),
+            decodeBandwidthSamples = probed,
             decodeBandwidthEfficiencyVsMachine = BenchMath.BandwidthEfficiency(weightBytes + kvBytes, decodeRate, bandwidth),
             prefillFlops = flops,
             prefillFlopsPerSecond = flops / r.PrefillSeconds,
