@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 
 namespace HyperDex.TestTools.Bench;
 
@@ -11,7 +10,7 @@ namespace HyperDex.TestTools.Bench;
 /// The buffer asks for transparent huge pages, as the engine's mapped weights get them from the page cache's large
 /// folios: with 4 KB pages the probe read about a fifth slower than the engine could, which flattered every ratio.
 /// </summary>
-public sealed unsafe partial class ReadBandwidthProbe : IDisposable
+public sealed unsafe class ReadBandwidthProbe : IDisposable
 {
     private readonly float* _buffer;
     private readonly long _floats;
@@ -20,11 +19,7 @@ public sealed unsafe partial class ReadBandwidthProbe : IDisposable
     public ReadBandwidthProbe(long bufferBytes)
     {
         _floats = bufferBytes / sizeof(float);
-        _buffer = (float*)NativeMemory.AlignedAlloc((nuint)(_floats * sizeof(float)), HugePageBytes);
-        if (OperatingSystem.IsLinux())
-        {
-            _ = madvise((nint)_buffer, (nuint)(_floats * sizeof(float)), MadviseHugePage);
-        }
+        _buffer = (float*)HugePageMemory.Allocate(_floats * sizeof(float));
 
         // Touch every page from the threads that will read it (first-touch placement), with non-zero data.
         Parallel.For(0, _threads, t =>
@@ -71,11 +66,5 @@ public sealed unsafe partial class ReadBandwidthProbe : IDisposable
         return _floats * sizeof(float) / seconds;
     }
 
-    public void Dispose() => NativeMemory.AlignedFree(_buffer);
-
-    private const int HugePageBytes = 2 << 20;
-    private const int MadviseHugePage = 14;
-
-    [LibraryImport("libc")]
-    private static partial int madvise(nint address, nuint length, int advice);
+    public void Dispose() => HugePageMemory.Free(_buffer);
 }
