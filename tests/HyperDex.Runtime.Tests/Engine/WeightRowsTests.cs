@@ -29,22 +29,26 @@ public class WeightRowsTests
     }
 
     [SkippableFact]
-    public unsafe void RegisterWideningOfHalfIsExactForEveryFiniteHalfValue()
+    public unsafe void RegisterWideningOfHalfPairsIsExactForEveryFiniteHalfValue()
     {
         Skip.IfNot(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "the decode kernels' widening needs AVX-512");
         var halves = Enumerable.Range(0, 65536).Select(i => (ushort)i).Where(h => (h & 0x7C00) != 0x7C00).ToArray();
-        var floats = new float[16];
+        var even = new float[16];
+        var odd = new float[16];
+        const double rebias = 5.192296858534828e+33; // 2^112
         fixed (ushort* source = halves)
-        fixed (float* target = floats)
+        fixed (float* e = even, o = odd)
         {
-            for (int i = 0; i < halves.Length; i += 16)
+            for (int i = 0; i < halves.Length; i += 32)
             {
-                System.Runtime.Intrinsics.Vector512.Store(Widen.FiniteHalf(source + i), target);
-                for (int j = 0; j < 16; j++)
+                Widen.HalfPairs(System.Runtime.Intrinsics.Vector512.Load((int*)(source + i)), out var evenValues, out var oddValues);
+                System.Runtime.Intrinsics.Vector512.Store(evenValues, e);
+                System.Runtime.Intrinsics.Vector512.Store(oddValues, o);
+                for (int j = 0; j < 32; j++)
                 {
-                    float expected = (float)BitConverter.UInt16BitsToHalf(halves[i + j]);
-                    Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(floats[j]),
-                        $"0x{halves[i + j]:X4}: {floats[j]} instead of {expected}");
+                    double expected = (double)BitConverter.UInt16BitsToHalf(halves[i + j]);
+                    double actual = (j % 2 == 0 ? even[j / 2] : odd[j / 2]) * rebias;
+                    Assert.True(expected == actual && double.IsNegative(expected) == double.IsNegative(actual), $"0x{halves[i + j]:X4}: {actual} instead of {expected}");
                 }
             }
         }

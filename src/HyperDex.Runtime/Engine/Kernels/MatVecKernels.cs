@@ -55,7 +55,11 @@ internal static unsafe class MatVecKernels
         Finish(a0, a1, a2, a3, results);
     }
 
-    /// <summary>A group is 4 rows × 32 fp16 (finite: the compiler refuses Inf/NaN, see <see cref="Widen.FiniteHalf"/>).</summary>
+    /// <summary>
+    /// A group is 4 rows × 32 fp16, read as 16 pairs per row (<see cref="Widen.HalfPairs"/>: the weights × 2^-112);
+    /// the input carries 2^56 (<see cref="DecodeInput.HalfInputScale"/>) and the sum the other 2^56, so no multiply
+    /// is spent per weight.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotTileF16(ushort* p, float* x, int groups, float* results)
     {
@@ -63,39 +67,49 @@ internal static unsafe class MatVecKernels
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
         for (int g = 0; g < groups; g++, p += 128, x += 32)
         {
-            var y0 = Vector512.Load(x);
-            var y1 = Vector512.Load(x + 16);
-            a0 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p), y0, a0);
-            b0 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p + 16), y1, b0);
-            a1 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p + 32), y0, a1);
-            b1 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p + 48), y1, b1);
-            a2 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p + 64), y0, a2);
-            b2 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p + 80), y1, b2);
-            a3 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p + 96), y0, a3);
-            b3 = Avx512F.FusedMultiplyAdd(Widen.FiniteHalf(p + 112), y1, b3);
+            var even = Vector512.Load(x);
+            var odd = Vector512.Load(x + 16);
+            Widen.HalfPairs(Vector512.Load((int*)p), out var e, out var o);
+            a0 = Avx512F.FusedMultiplyAdd(e, even, a0);
+            b0 = Avx512F.FusedMultiplyAdd(o, odd, b0);
+            Widen.HalfPairs(Vector512.Load((int*)(p + 32)), out e, out o);
+            a1 = Avx512F.FusedMultiplyAdd(e, even, a1);
+            b1 = Avx512F.FusedMultiplyAdd(o, odd, b1);
+            Widen.HalfPairs(Vector512.Load((int*)(p + 64)), out e, out o);
+            a2 = Avx512F.FusedMultiplyAdd(e, even, a2);
+            b2 = Avx512F.FusedMultiplyAdd(o, odd, b2);
+            Widen.HalfPairs(Vector512.Load((int*)(p + 96)), out e, out o);
+            a3 = Avx512F.FusedMultiplyAdd(e, even, a3);
+            b3 = Avx512F.FusedMultiplyAdd(o, odd, b3);
         }
 
-        Finish(a0 + b0, a1 + b1, a2 + b2, a3 + b3, results);
+        const float rebias = 7.2057594e16f; // 2^56
+        Finish((a0 + b0) * rebias, (a1 + b1) * rebias, (a2 + b2) * rebias, (a3 + b3) * rebias, results);
     }
 
-    /// <summary>A group is 4 rows × 32 bf16.</summary>
+    /// <summary>A group is 4 rows × 32 bf16, read as 16 pairs per row: the even column's bits shifted up, the odd one's masked.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotTileBF16(ushort* p, float* x, int groups, float* results)
     {
+        var high = Vector512.Create(unchecked((int)0xFFFF0000));
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
         for (int g = 0; g < groups; g++, p += 128, x += 32)
         {
-            var y0 = Vector512.Load(x);
-            var y1 = Vector512.Load(x + 16);
-            a0 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p), y0, a0);
-            b0 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p + 16), y1, b0);
-            a1 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p + 32), y0, a1);
-            b1 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p + 48), y1, b1);
-            a2 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p + 64), y0, a2);
-            b2 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p + 80), y1, b2);
-            a3 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p + 96), y0, a3);
-            b3 = Avx512F.FusedMultiplyAdd(Widen.BFloat16(p + 112), y1, b3);
+            var even = Vector512.Load(x);
+            var odd = Vector512.Load(x + 16);
+            var v = Vector512.Load((int*)p);
+            a0 = Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(v, 16).AsSingle(), even, a0);
+            b0 = Avx512F.FusedMultiplyAdd((v & high).AsSingle(), odd, b0);
+            v = Vector512.Load((int*)(p + 32));
+            a1 = Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(v, 16).AsSingle(), even, a1);
+            b1 = Avx512F.FusedMultiplyAdd((v & high).AsSingle(), odd, b1);
+            v = Vector512.Load((int*)(p + 64));
+            a2 = Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(v, 16).AsSingle(), even, a2);
+            b2 = Avx512F.FusedMultiplyAdd((v & high).AsSingle(), odd, b2);
+            v = Vector512.Load((int*)(p + 96));
+            a3 = Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(v, 16).AsSingle(), even, a3);
+            b3 = Avx512F.FusedMultiplyAdd((v & high).AsSingle(), odd, b3);
         }
 
         Finish(a0 + b0, a1 + b1, a2 + b2, a3 + b3, results);
@@ -122,38 +136,54 @@ internal static unsafe class MatVecKernels
     }
 
     /// <summary>
-    /// results[r] = Q8 row (4·tile + r) · x, x given by <see cref="QuantizeInput"/> over the padded width. A group is
-    /// 4 rows × 128 int8 then their 16 scales [row][block]: per block, 32 int8 sign-extended to int16 (vpmovsxbw),
-    /// multiplied and pair-summed with the int16 activations (vpmaddwd, exact in int32), converted once and scaled by
-    /// weight scale × activation scale (the 16 products formed with one multiply per group).
+    /// results[r] = Q8 row (4·tile + r) · x, x given by <see cref="DecodeInput"/> (int16 per block of 32, even then odd
+    /// columns per 64). A group is 4 rows × 128 int8 then their 16 scales [row][block]. Each 64-byte load of a row is
+    /// 32 int16 pairs: the even bytes sign-extended by a shift pair, the odd ones by one arithmetic shift, each
+    /// multiplied and pair-summed with the matching activations (vpmaddwd, exact in int32); int32 lanes 0-7 then hold
+    /// the first block's sums and 8-15 the second's, converted once and scaled by weight scale × activation scale
+    /// (the group's 16 products formed with one multiply, spread to the two blocks' lanes by a permute).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DotTileQ8(WeightTensor w, int tile, short* x, float* xScales, float* results)
     {
         byte* p = w.Tile(tile);
-        float* scales = stackalloc float[16];
+        // Lanes 0-7 take scale [row][2h], lanes 8-15 [row][2h + 1], for row r and half h of a group.
+        Vector512<int> r0h0 = ScaleLanes(0), r0h1 = ScaleLanes(2), r1h0 = ScaleLanes(4), r1h1 = ScaleLanes(6);
+        Vector512<int> r2h0 = ScaleLanes(8), r2h1 = ScaleLanes(10), r3h0 = ScaleLanes(12), r3h1 = ScaleLanes(14);
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (int g = 0; g < w.Groups; g++, p += 576, x += 128, xScales += 4)
         {
             // [row][block] weight scales × the 4 blocks' activation scales, repeated per row.
-            (Vector512.Load((float*)(p + 512)) * Avx512F.BroadcastVector128ToVector512(xScales)).Store(scales);
-            for (int b = 0; b < 4; b++)
-            {
-                var y = Vector512.Load(x + b * 32);
-                sbyte* q = (sbyte*)p + b * 32;
-                a0 = Avx512F.FusedMultiplyAdd(Q8Block(q, y), Vector512.Create(scales[b]), a0);
-                a1 = Avx512F.FusedMultiplyAdd(Q8Block(q + 128, y), Vector512.Create(scales[4 + b]), a1);
-                a2 = Avx512F.FusedMultiplyAdd(Q8Block(q + 256, y), Vector512.Create(scales[8 + b]), a2);
-                a3 = Avx512F.FusedMultiplyAdd(Q8Block(q + 384, y), Vector512.Create(scales[12 + b]), a3);
-            }
+            var scales = Vector512.Load((float*)(p + 512)) * Avx512F.BroadcastVector128ToVector512(xScales);
+            var even = Vector512.Load(x);
+            var odd = Vector512.Load(x + 32);
+            a0 = Avx512F.FusedMultiplyAdd(Q8Pairs(p, even, odd), Avx512F.PermuteVar16x32(scales, r0h0), a0);
+            a1 = Avx512F.FusedMultiplyAdd(Q8Pairs(p + 128, even, odd), Avx512F.PermuteVar16x32(scales, r1h0), a1);
+            a2 = Avx512F.FusedMultiplyAdd(Q8Pairs(p + 256, even, odd), Avx512F.PermuteVar16x32(scales, r2h0), a2);
+            a3 = Avx512F.FusedMultiplyAdd(Q8Pairs(p + 384, even, odd), Avx512F.PermuteVar16x32(scales, r3h0), a3);
+            even = Vector512.Load(x + 64);
+            odd = Vector512.Load(x + 96);
+            a0 = Avx512F.FusedMultiplyAdd(Q8Pairs(p + 64, even, odd), Avx512F.PermuteVar16x32(scales, r0h1), a0);
+            a1 = Avx512F.FusedMultiplyAdd(Q8Pairs(p + 192, even, odd), Avx512F.PermuteVar16x32(scales, r1h1), a1);
+            a2 = Avx512F.FusedMultiplyAdd(Q8Pairs(p + 320, even, odd), Avx512F.PermuteVar16x32(scales, r2h1), a2);
+            a3 = Avx512F.FusedMultiplyAdd(Q8Pairs(p + 448, even, odd), Avx512F.PermuteVar16x32(scales, r3h1), a3);
         }
 
         Finish(a0, a1, a2, a3, results);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Q8Block(sbyte* block, Vector512<short> y) =>
-        Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(block)), y));
+    private static Vector512<int> ScaleLanes(int first) => Vector512.Create(Vector256.Create(first), Vector256.Create(first + 1));
+
+    /// <summary>64 int8 weights · their activations as 16 int32 sums (4 products each), as floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Q8Pairs(byte* weights, Vector512<short> even, Vector512<short> odd)
+    {
+        var v = Vector512.Load((short*)weights);
+        var evenWeights = Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(v, 8), 8);
+        var oddWeights = Avx512BW.ShiftRightArithmetic(v, 8);
+        return Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(evenWeights, even) + Avx512BW.MultiplyAddAdjacent(oddWeights, odd));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Finish(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, float* results)
@@ -165,25 +195,20 @@ internal static unsafe class MatVecKernels
     }
 }
 
-/// <summary>16 reduced-precision weights → one fp32 vector, in registers (AVX-512).</summary>
-internal static unsafe class Widen
+/// <summary>Reduced-precision weights → fp32 vectors, in registers (AVX-512).</summary>
+internal static class Widen
 {
     /// <summary>
-    /// Finite fp16 → fp32, exact, in 4 vector ops: sign-extend to 32 bits and shift left 13, so the sign lands in bit
-    /// 31 and exponent + mantissa in a float's low exponent bits; clear the three sign copies between them, then
-    /// multiply by 2^112 (rebiases normals and turns subnormals right). Inf/NaN would come out as large finite values,
-    /// which is why the compiler refuses them in F16 images.
+    /// 16 pairs of finite fp16 (low half: even column, high half: odd) → their values × 2^-112, exact, subnormals
+    /// included: the even half is shifted up 16, then each is arithmetic-shifted right by 3, so the sign fills bits
+    /// 31..28 and exponent + mantissa land in a float's low exponent bits, and a mask clears the sign copies. Inf and
+    /// NaN would come out finite, which is why the compiler refuses them in F16 images.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> FiniteHalf(ushort* source)
+    public static void HalfPairs(Vector512<int> pairs, out Vector512<float> even, out Vector512<float> odd)
     {
-        Vector512<int> wide = Avx512F.ConvertToVector512Int32(Avx.LoadVector256((short*)source));
-        Vector512<int> bits = Avx512F.ShiftLeftLogical(wide, 13) & Vector512.Create(unchecked((int)0x8FFFE000));
-        return bits.AsSingle() * Vector512.Create(5.192297e+33f); // 2^112
+        var mask = Vector512.Create(unchecked((int)0x8FFFE000));
+        even = (Avx512F.ShiftRightArithmetic(Avx512F.ShiftLeftLogical(pairs, 16), 3) & mask).AsSingle();
+        odd = (Avx512F.ShiftRightArithmetic(pairs, 3) & mask).AsSingle();
     }
-
-    /// <summary>bf16 → fp32 is the 16 bits placed high.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> BFloat16(ushort* source) =>
-        Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Avx.LoadVector256(source)), 16).AsSingle();
 }

@@ -18,9 +18,7 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     private readonly float[][] _scratch;
     private readonly int _maxCols;
     private readonly int _paddedCols;
-    private readonly float[] _paddedInput;
-    private readonly short[]? _quantized;
-    private readonly float[] _scales = [];
+    private readonly DecodeInput _decodeInput;
 
     public ProjectionJob(IReadOnlyList<Target> targets, int workers)
     {
@@ -39,18 +37,12 @@ internal sealed unsafe class ProjectionJob : ParallelJob
             _scratch[w] = new float[WeightTiles.TileRows * _paddedCols];
         }
 
-        // Decode inputs are copied once per step into rows as wide as the widest tile, zero past the input.
-        _paddedInput = new float[(BlockedMinRows - 1) * _paddedCols];
-        if (_targets.Any(t => t.Weight.Dtype == HdxDtype.Q8))
-        {
-            _quantized = new short[(BlockedMinRows - 1) * _paddedCols];
-            _scales = new float[(BlockedMinRows - 1) * (_paddedCols / 32)];
-        }
+        _decodeInput = new DecodeInput(_targets.Select(t => t.Weight.Dtype).ToHashSet(), _paddedCols, BlockedMinRows - 1);
     }
 
     /// <summary>
-    /// For the decode kernels, copies the input rows into zero-padded rows and quantizes them for Q8 (int16 per
-    /// block of 32, see <see cref="MatVecKernels.QuantizeInput"/>); then splits the output rows across the pool's workers.
+    /// For the decode kernels, prepares the input rows once (<see cref="DecodeInput"/>); then splits the output rows
+    /// across the pool's workers.
     /// </summary>
     public void Run(ComputePool pool)
     {
@@ -58,12 +50,7 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         {
             for (int row = 0; row < Rows; row++)
             {
-                Input.Row(FirstInputRow + row)[.._maxCols].CopyTo(_paddedInput.AsSpan(row * _paddedCols));
-                if (_quantized is not null)
-                {
-                    MatVecKernels.QuantizeInput(_paddedInput.AsSpan(row * _paddedCols, _paddedCols), _quantized.AsSpan(row * _paddedCols, _paddedCols),
-                        _scales.AsSpan(row * (_paddedCols / 32), _paddedCols / 32));
-                }
+                _decodeInput.Prepare(row, Input.Row(FirstInputRow + row)[.._maxCols]);
             }
         }
 
@@ -133,39 +120,34 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     {
         float* results = stackalloc float[WeightTiles.TileRows];
         int target = 0;
-        fixed (float* input = _paddedInput)
-        fixed (short* quantized = _quantized)
-        fixed (float* scales = _scales)
+        for (int r = start; r < end;)
         {
-            for (int r = start; r < end;)
+            int span = NextSpan(r, end, WeightTiles.TileRows, ref target, out int local, out int count);
+            ref readonly Target t = ref _targets[target];
+            int tile = local / WeightTiles.TileRows;
+            int width = t.Output.Width;
+            fixed (float* output = t.Output.Data)
             {
-                int span = NextSpan(r, end, WeightTiles.TileRows, ref target, out int local, out int count);
-                ref readonly Target t = ref _targets[target];
-                int tile = local / WeightTiles.TileRows;
-                int width = t.Output.Width;
-                fixed (float* output = t.Output.Data)
+                for (int row = 0; row < Rows; row++)
                 {
-                    for (int row = 0; row < Rows; row++)
+                    if (t.Weight.Dtype == HdxDtype.Q8)
                     {
-                        if (t.Weight.Dtype == HdxDtype.Q8)
-                        {
-                            MatVecKernels.DotTileQ8(t.Weight, tile, quantized + row * (long)_paddedCols, scales + row * (long)(_paddedCols / 32), results);
-                        }
-                        else
-                        {
-                            MatVecKernels.DotTile(t.Weight, tile, input + row * (long)_paddedCols, results);
-                        }
+                        MatVecKernels.DotTileQ8(t.Weight, tile, _decodeInput.Quantized(row), _decodeInput.Scales(row), results);
+                    }
+                    else
+                    {
+                        MatVecKernels.DotTile(t.Weight, tile, _decodeInput.Floats(row, t.Weight.Dtype), results);
+                    }
 
-                        float* y = output + row * (long)width + t.OutputOffset + local;
-                        for (int q = 0; q < count; q++)
-                        {
-                            y[q] = t.Bias is null ? results[q] : results[q] + t.Bias[local + q];
-                        }
+                    float* y = output + row * (long)width + t.OutputOffset + local;
+                    for (int q = 0; q < count; q++)
+                    {
+                        y[q] = t.Bias is null ? results[q] : results[q] + t.Bias[local + q];
                     }
                 }
-
-                r += span;
             }
+
+            r += span;
         }
     }
 

@@ -83,6 +83,9 @@ internal sealed class AttentionOp : BoundOp
 
         public StepContext? Step { get; set; }
 
+        /// <summary>A worker's share of a row's KV heads in one piece, so its walk over each block is one run.</summary>
+        public override int Granularity => Math.Max(1, KvHeads / _scores.Length);
+
         public override void Execute(int start, int end, int worker)
         {
             if (AttentionKernels.Supports(_cache.HeadDim))
