@@ -45,12 +45,13 @@ public static unsafe class MachineProbe
         Avx512F.IsSupported ? "AVX-512" : Fma.IsSupported ? "AVX2+FMA" : Vector128.IsHardwareAccelerated ? "128-bit" : "scalar";
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    internal static float SumRange(float* p, long count)
+    internal static int SumRange(int* p, long count)
     {
+        // Integer adds: the probe may read a weight image, whose bits as floats could be subnormal.
         long i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default;
             for (; i + 64 <= count; i += 64)
             {
                 a0 += Vector512.Load(p + i);
@@ -59,7 +60,7 @@ public static unsafe class MachineProbe
                 a3 += Vector512.Load(p + i + 48);
             }
 
-            float s = Vector512.Sum(a0 + a1 + a2 + a3);
+            int s = Vector512.Sum(a0 + a1 + a2 + a3);
             for (; i < count; i++)
             {
                 s += p[i];
@@ -68,7 +69,7 @@ public static unsafe class MachineProbe
             return s;
         }
 
-        Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        Vector256<int> b0 = default, b1 = default, b2 = default, b3 = default;
         for (; i + 32 <= count; i += 32)
         {
             b0 += Vector256.Load(p + i);
@@ -77,7 +78,7 @@ public static unsafe class MachineProbe
             b3 += Vector256.Load(p + i + 24);
         }
 
-        float sum = Vector256.Sum(b0 + b1 + b2 + b3);
+        int sum = Vector256.Sum(b0 + b1 + b2 + b3);
         for (; i < count; i++)
         {
             sum += p[i];

@@ -12,22 +12,22 @@ namespace HyperDex.TestTools.Bench;
 /// </summary>
 public sealed unsafe class ReadBandwidthProbe : IDisposable
 {
-    private readonly float* _buffer;
-    private readonly long _floats;
+    private readonly int* _buffer;
+    private readonly long _words;
     private readonly int _threads = Environment.ProcessorCount;
 
     public ReadBandwidthProbe(long bufferBytes)
     {
-        _floats = bufferBytes / sizeof(float);
-        _buffer = (float*)HugePageMemory.Allocate(_floats * sizeof(float));
+        _words = bufferBytes / sizeof(int);
+        _buffer = (int*)HugePageMemory.Allocate(_words * sizeof(int));
 
         // Touch every page from the threads that will read it (first-touch placement), with non-zero data.
         Parallel.For(0, _threads, t =>
         {
-            var (start, end) = MachineProbe.Slice(_floats, _threads, t);
+            var (start, end) = MachineProbe.Slice(_words, _threads, t);
             for (long i = start; i < end; i++)
             {
-                _buffer[i] = 1f;
+                _buffer[i] = 1;
             }
         });
     }
@@ -51,19 +51,19 @@ public sealed unsafe class ReadBandwidthProbe : IDisposable
     /// </summary>
     public double ReadOnce()
     {
-        var partial = new float[_threads];
+        var partial = new int[_threads];
         var starts = new long[_threads];
         var ends = new long[_threads];
         MachineProbe.RunOnThreads(_threads, t =>
         {
-            var (start, end) = MachineProbe.Slice(_floats, _threads, t);
+            var (start, end) = MachineProbe.Slice(_words, _threads, t);
             starts[t] = Stopwatch.GetTimestamp();
             partial[t] = MachineProbe.SumRange(_buffer + start, end - start);
             ends[t] = Stopwatch.GetTimestamp();
         });
         GC.KeepAlive(partial.Sum());
         double seconds = (ends.Max() - starts.Min()) / (double)Stopwatch.Frequency;
-        return _floats * sizeof(float) / seconds;
+        return _words * sizeof(int) / seconds;
     }
 
     public void Dispose() => HugePageMemory.Free(_buffer);
