@@ -1,3 +1,8 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using HyperDex.Runtime.Compiled;
 
 namespace HyperDex.Runtime.Engine.Kernels;
@@ -9,21 +14,25 @@ namespace HyperDex.Runtime.Engine.Kernels;
 /// <item>F32: as is.</item>
 /// <item>BF16 and F16: per group of 32 columns the even columns, then the odd ones, matching a 64-byte weight load
 /// read as 16 pairs (low half even, high half odd). F16 rows are also scaled by 2^56, see <see cref="MatVecKernels"/>.</item>
-/// <item>Q8: int16 per block of 32 with one scale each (<see cref="MatVecKernels.QuantizeInput"/>), then per 64
-/// columns the even columns, then the odd ones.</item>
+/// <item>Q8: int16 per block of 32 with its own scale (max |x| / 32767, rounded to nearest even), so a block's
+/// products are exact integer multiply-adds and the rounding error is below 2^-16 of the block's largest activation,
+/// far under the int8 weights' own; then per 64 columns the even columns, then the odd ones.</item>
 /// </list>
+/// Only the AVX-512 decode kernels read these, so the preparation is AVX-512 too.
 /// </summary>
 internal sealed unsafe class DecodeInput
 {
     /// <summary>2^56: an F16 weight's bits widened in registers are its value × 2^-112; half of that comes back here.</summary>
     public const float HalfInputScale = 7.2057594e16f;
 
+    private static readonly Vector512<int> EvenLanes = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    private static readonly Vector512<int> OddLanes = EvenLanes + Vector512<int>.One;
+
     private readonly int _paddedCols;
     private readonly float[] _plain;
     private readonly float[]? _halves;
     private readonly float[]? _bfloats;
     private readonly short[]? _quantized;
-    private readonly short[]? _quantizedBlocks;
     private readonly float[]? _scales;
 
     public DecodeInput(IReadOnlyCollection<HdxDtype> dtypes, int paddedCols, int rows)
@@ -43,7 +52,6 @@ internal sealed unsafe class DecodeInput
         if (dtypes.Contains(HdxDtype.Q8))
         {
             _quantized = GC.AllocateArray<short>(rows * paddedCols, pinned: true);
-            _quantizedBlocks = new short[paddedCols];
             _scales = GC.AllocateArray<float>(rows * (paddedCols / WeightTiles.Q8BlockSize), pinned: true);
         }
     }
@@ -51,23 +59,22 @@ internal sealed unsafe class DecodeInput
     /// <summary>Prepares row <paramref name="row"/> from <paramref name="x"/> (at most the padded width).</summary>
     public void Prepare(int row, ReadOnlySpan<float> x)
     {
-        Span<float> plain = _plain.AsSpan(row * _paddedCols, _paddedCols);
-        x.CopyTo(plain);
+        Span<float> plainRow = _plain.AsSpan(row * _paddedCols, _paddedCols);
+        x.CopyTo(plainRow);
+        float* plain = Floats(row, HdxDtype.F32);
         if (_halves is not null)
         {
-            Pairs(plain, _halves.AsSpan(row * _paddedCols, _paddedCols), 32, HalfInputScale);
+            Pairs(plain, Floats(row, HdxDtype.F16), _paddedCols, HalfInputScale);
         }
 
         if (_bfloats is not null)
         {
-            Pairs(plain, _bfloats.AsSpan(row * _paddedCols, _paddedCols), 32, 1f);
+            Pairs(plain, Floats(row, HdxDtype.BF16), _paddedCols, 1f);
         }
 
         if (_quantized is not null)
         {
-            int blocks = _paddedCols / WeightTiles.Q8BlockSize;
-            MatVecKernels.QuantizeInput(plain, _quantizedBlocks, _scales.AsSpan(row * blocks, blocks));
-            Pairs<short>(_quantizedBlocks, _quantized.AsSpan(row * _paddedCols, _paddedCols), 64);
+            Quantize(plain, Quantized(row), Scales(row), _paddedCols);
         }
     }
 
@@ -79,39 +86,53 @@ internal sealed unsafe class DecodeInput
             HdxDtype.BF16 => _bfloats!,
             _ => _plain,
         };
-        return (float*)Unsafe(source) + row * (long)_paddedCols;
+        return (float*)Pointer(source) + row * (long)_paddedCols;
     }
 
-    public short* Quantized(int row) => (short*)Unsafe(_quantized!) + row * (long)_paddedCols;
+    public short* Quantized(int row) => (short*)Pointer(_quantized!) + row * (long)_paddedCols;
 
-    public float* Scales(int row) => (float*)Unsafe(_scales!) + row * (long)(_paddedCols / WeightTiles.Q8BlockSize);
+    public float* Scales(int row) => (float*)Pointer(_scales!) + row * (long)(_paddedCols / WeightTiles.Q8BlockSize);
 
     /// <summary>The pinned array's first element (arrays here are pinned for the job's life).</summary>
-    private static void* Unsafe<T>(T[] array) where T : unmanaged =>
-        System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(array));
+    private static void* Pointer<T>(T[] array) where T : unmanaged => Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
 
-    /// <summary>Per <paramref name="width"/> values: the even ones, then the odd ones (× <paramref name="scale"/>).</summary>
-    private static void Pairs(ReadOnlySpan<float> source, Span<float> target, int width, float scale)
+    /// <summary>Per 32 values: the 16 even ones, then the 16 odd ones, × <paramref name="scale"/>.</summary>
+    private static void Pairs(float* source, float* target, int length, float scale)
     {
-        for (int start = 0; start < source.Length; start += width)
+        var factor = Vector512.Create(scale);
+        for (int c = 0; c < length; c += 32)
         {
-            for (int j = 0; j < width / 2; j++)
-            {
-                target[start + j] = source[start + (2 * j)] * scale;
-                target[start + (width / 2) + j] = source[start + (2 * j) + 1] * scale;
-            }
+            var low = Vector512.Load(source + c);
+            var high = Vector512.Load(source + c + 16);
+            (Avx512F.PermuteVar16x32x2(low, EvenLanes, high) * factor).Store(target + c);
+            (Avx512F.PermuteVar16x32x2(low, OddLanes, high) * factor).Store(target + c + 16);
         }
     }
 
-    private static void Pairs<T>(ReadOnlySpan<T> source, Span<T> target, int width)
+    /// <summary>The Q8 input: int16 per block of 32 with one scale each, per 64 columns the even ones then the odd ones.</summary>
+    private static void Quantize(float* source, short* target, float* scales, int length)
     {
-        for (int start = 0; start < source.Length; start += width)
+        for (int c = 0; c < length; c += 64)
         {
-            for (int j = 0; j < width / 2; j++)
-            {
-                target[start + j] = source[start + (2 * j)];
-                target[start + (width / 2) + j] = source[start + (2 * j) + 1];
-            }
+            var v0 = Block(source + c, scales + (c / 32), out var v1);
+            var v2 = Block(source + c + 32, scales + (c / 32) + 1, out var v3);
+            Vector512.Create(
+                Avx512F.ConvertToVector256Int16(Avx512F.PermuteVar16x32x2(v0, EvenLanes, v1)),
+                Avx512F.ConvertToVector256Int16(Avx512F.PermuteVar16x32x2(v2, EvenLanes, v3))).Store(target + c);
+            Vector512.Create(
+                Avx512F.ConvertToVector256Int16(Avx512F.PermuteVar16x32x2(v0, OddLanes, v1)),
+                Avx512F.ConvertToVector256Int16(Avx512F.PermuteVar16x32x2(v2, OddLanes, v3))).Store(target + c + 32);
         }
+    }
+
+    /// <summary>One block of 32 rounded (to nearest even) on its scale, as two int32 vectors.</summary>
+    private static Vector512<int> Block(float* values, float* scale, out Vector512<int> high)
+    {
+        float max = MathF.Abs(TensorPrimitives.MaxMagnitude(new ReadOnlySpan<float>(values, 32)));
+        float inverse = max == 0 ? 0 : 32767f / max;
+        *scale = max / 32767f;
+        var factor = Vector512.Create(inverse);
+        high = Avx512F.ConvertToVector512Int32(Vector512.Load(values + 16) * factor);
+        return Avx512F.ConvertToVector512Int32(Vector512.Load(values) * factor);
     }
 }

@@ -9,7 +9,7 @@ namespace HyperDex.Runtime.Engine.Kernels;
 /// Decode kernels: one tile of 4 weight rows (<see cref="WeightTiles"/>) · one fp32 input row. A tile is a single
 /// sequential run of the image, so the hardware prefetcher streams it at full bandwidth; each weight byte is read
 /// exactly once and widened to fp32 in registers (F16 by an exponent rebias, BF16 by a shift, Q8 by sign extension
-/// with an exact int16 multiply-add over int16-quantized activations, its block scales applied once per block), so no
+/// with an exact int16 multiply-add over int16-quantized activations (<see cref="DecodeInput"/>), its block scales applied once per block), so no
 /// row is ever written back to memory. AVX-512 only; callers fall back to <see cref="WeightRows"/> +
 /// <see cref="DotKernels"/> without it.
 /// </summary>
@@ -113,26 +113,6 @@ internal static unsafe class MatVecKernels
         }
 
         Finish(a0 + b0, a1 + b1, a2 + b2, a3 + b3, results);
-    }
-
-    /// <summary>
-    /// The Q8 decode input: each block of 32 activations as int16 with its own scale (max |x| / 32767, round to
-    /// nearest), so a block's 32 products are exact integer multiply-adds (vpmaddwd) and the rounding error is
-    /// below 2^-16 of the block's largest activation: far under the int8 weights' own.
-    /// </summary>
-    public static void QuantizeInput(ReadOnlySpan<float> x, Span<short> quantized, Span<float> scales)
-    {
-        for (int b = 0; b < scales.Length; b++)
-        {
-            ReadOnlySpan<float> block = x.Slice(b * 32, 32);
-            float max = MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(block));
-            float inverse = max == 0 ? 0 : 32767f / max;
-            scales[b] = max / 32767f;
-            for (int i = 0; i < 32; i++)
-            {
-                quantized[b * 32 + i] = (short)Math.Clamp(MathF.Round(block[i] * inverse), -32767, 32767);
-            }
-        }
     }
 
     /// <summary>
