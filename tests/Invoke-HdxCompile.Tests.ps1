@@ -92,7 +92,7 @@ Describe 'Invoke-HdxCompile' {
         $compiled.Dtype | Should -Be 'int8'
         $index = Get-Content (Join-Path $compiled.Path 'param/2/device0.json') -Raw | ConvertFrom-Json
         ($index.tensors | Where-Object name -EQ 'layers.0.attn.q').dtype | Should -Be 'Q8'
-        ($index.tensors | Where-Object name -EQ 'embed').dtype | Should -Be 'F16'
+        ($index.tensors | Where-Object name -EQ 'embed').dtype | Should -Be 'Q8'
     }
 
     It 'shows every phase as progress and a verbose line' {

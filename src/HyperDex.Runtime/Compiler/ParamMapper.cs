@@ -31,12 +31,13 @@ public static class ParamMapper
     }
 
     /// <summary>
-    /// A tensor's dtype in a device image: norms and biases F32; for an int8 compile, matrices whose (sliced) input
-    /// dimension is a multiple of 32 become Q8 and the rest (the embedding, odd widths) stay F16.
+    /// A tensor's dtype in a device image: norms and biases F32; for an int8 compile, matrices and the embedding whose
+    /// (sliced) input dimension is a multiple of 32 become Q8 (a tied head reads the embedding, so it is decode's
+    /// largest matrix) and the rest (odd widths) stay F16.
     /// </summary>
     public static HdxDtype ImageDtype(TensorRole role, HdxDtype target, long columns) => target switch
     {
-        HdxDtype.Q8 when role == TensorRole.Matrix && Q8Blocks.Fits(columns) => HdxDtype.Q8,
+        HdxDtype.Q8 when role is TensorRole.Matrix or TensorRole.Embedding && Q8Blocks.Fits(columns) => HdxDtype.Q8,
         _ => CheckpointConverter.TensorDtype(role, target),
     };
 
