@@ -32,7 +32,7 @@ internal static unsafe class AttentionKernels
                 a3 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(k + (3 * headDim) + d), a3);
             }
 
-            (Sum4(a0, a1, a2, a3) * scale).Store(scores + slot);
+            (VectorSums.Sum4(a0, a1, a2, a3) * scale).Store(scores + slot);
         }
 
         for (; slot < count; slot++)
@@ -46,18 +46,6 @@ internal static unsafe class AttentionKernels
 
             scores[slot] = Vector512.Sum(a) * scale;
         }
-    }
-
-    /// <summary>[Σ a0, Σ a1, Σ a2, Σ a3]: pairs interleaved, then 128-bit lanes folded.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Sum4(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3)
-    {
-        // Per 128-bit lane: [a0 a1 a0 a1] partial sums, then [a0 a1 a2 a3].
-        var t01 = Avx512F.UnpackLow(a0, a1) + Avx512F.UnpackHigh(a0, a1);
-        var t23 = Avx512F.UnpackLow(a2, a3) + Avx512F.UnpackHigh(a2, a3);
-        var lanes = Avx512F.Shuffle(t01, t23, 0b01_00_01_00) + Avx512F.Shuffle(t01, t23, 0b11_10_11_10);
-        var half = lanes.GetLower() + lanes.GetUpper();
-        return half.GetLower() + half.GetUpper();
     }
 
     /// <summary>output += Σ_s p[s] · values[s] for s &lt; count.</summary>

@@ -166,13 +166,8 @@ internal static unsafe class MatVecKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, float* results)
-    {
-        results[0] = Vector512.Sum(a0);
-        results[1] = Vector512.Sum(a1);
-        results[2] = Vector512.Sum(a2);
-        results[3] = Vector512.Sum(a3);
-    }
+    private static void Finish(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, float* results) =>
+        VectorSums.Sum4(a0, a1, a2, a3).Store(results);
 }
 
 /// <summary>Reduced-precision weights → fp32 vectors, in registers (AVX-512).</summary>
