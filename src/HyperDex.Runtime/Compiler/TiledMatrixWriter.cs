@@ -63,6 +63,15 @@ public sealed class TiledMatrixWriter
             throw new InvalidOperationException("only Q8 rows are added as fp32 values");
         }
 
+        foreach (float value in values)
+        {
+            if (!float.IsFinite(value))
+            {
+                // The int8 compile quantizes from the fp16 checkpoint, where a weight beyond ±65504 became Inf.
+                throw OutOfRange();
+            }
+        }
+
         for (int block = 0; block < _cols / WeightTiles.Q8BlockSize; block++)
         {
             float scale = Q8Blocks.Quantize(values.Slice(block * WeightTiles.Q8BlockSize, WeightTiles.Q8BlockSize), _quantized);
@@ -103,10 +112,12 @@ public sealed class TiledMatrixWriter
         {
             if ((half & 0x7C00) == 0x7C00)
             {
-                throw new HdxException("WeightOutOfRange", HdxErrorKind.InvalidData,
-                    $"tensor '{_name}' holds a value beyond the fp16 range (±65504)", _name,
-                    "Compile with -Dtype bf16 or -Dtype fp32, whose range holds these weights.");
+                throw OutOfRange();
             }
         }
     }
+
+    private HdxException OutOfRange() => new("WeightOutOfRange", HdxErrorKind.InvalidData,
+        $"tensor '{_name}' holds a value beyond the fp16 range (±65504)", _name,
+        "Compile with -Dtype bf16 or -Dtype fp32, whose range holds these weights.");
 }

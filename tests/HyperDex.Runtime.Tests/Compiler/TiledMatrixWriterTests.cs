@@ -40,4 +40,13 @@ public sealed class TiledMatrixWriterTests
         Assert.Equal("WeightOutOfRange", error.ErrorId);
         Assert.Contains("layers.0.mlp.up", error.Message);
     }
+
+    [Fact]
+    public void RefusesInfinityInAnInt8Row()
+    {
+        var writer = new TiledMatrixWriter("embed", HdxDtype.Q8, 32, Stream.Null);
+        var row = new float[32];
+        row[3] = float.NegativeInfinity;
+        Assert.Equal("WeightOutOfRange", Assert.Throws<HdxException>(() => writer.AddRow(row)).ErrorId);
+    }
 }

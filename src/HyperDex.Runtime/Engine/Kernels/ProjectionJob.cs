@@ -124,6 +124,7 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         {
             int span = NextSpan(r, end, WeightTiles.TileRows, ref target, out int local, out int count);
             ref readonly Target t = ref _targets[target];
+            System.Diagnostics.Debug.Assert(local % WeightTiles.TileRows == 0, "targets start on whole tiles and the granularity is a tile");
             int tile = local / WeightTiles.TileRows;
             int width = t.Output.Width;
             fixed (float* output = t.Output.Data)
@@ -226,9 +227,9 @@ internal sealed unsafe class ProjectionJob : ParallelJob
                 int cols = t.Weight.Cols;
                 for (int j = 0; j < TileRows; j++)
                 {
-                    // Rows past the matrix reuse its last row, so the kernel always has 4; their results are dropped.
+                    // A tile's padding rows are zeros in the image; their results are dropped.
                     float* row = scratchBase + j * _paddedCols;
-                    WeightRows.Get(t.Weight, local + Math.Min(j, count - 1), new Span<float>(row, _paddedCols));
+                    WeightRows.Get(t.Weight, local + j, new Span<float>(row, _paddedCols));
                     tile[j] = (nint)row;
                 }
 

@@ -33,8 +33,8 @@ internal sealed class AttentionOp : BoundOp
 
         _job.Step = step;
         // Each (row, KV head) costs about 4 · positions · headDim · group flops; tiny steps run inline rather than wake helpers.
-        int work = 4 * (step.Start + step.Rows) * _job.HeadDim * _job.Group;
-        device.Pool.Run(_job, step.Rows * _job.KvHeads, Math.Max(1, ComputePool.MinWorkPerWorker / work));
+        long work = 4L * (step.Start + step.Rows) * _job.HeadDim * _job.Group;
+        device.Pool.Run(_job, step.Rows * _job.KvHeads, (int)Math.Max(1, ComputePool.MinWorkPerWorker / work));
         _job.Step = null;
     }
 
@@ -122,8 +122,6 @@ internal sealed class AttentionOp : BoundOp
             int blockSize = _cache.BlockSize;
             int length = step.Start + t + 1;
             int heads = (last - first) * _group;
-            fixed (float* keys = _cache.Keys)
-            fixed (float* values = _cache.Values)
             if (t_headScores is null || t_headScores.Length < Heads * _maxLength)
             {
                 t_headScores = new float[Heads * _maxLength];
