@@ -45,7 +45,8 @@ internal sealed class AttentionOp : BoundOp
         private readonly float _scale;
         private readonly KvLayerStorage _cache;
         private readonly int _group;
-        private readonly float[][] _scores;
+        private readonly int _workers;
+        private readonly int _maxLength;
 
         public Job(ActivationBuffer q, ActivationBuffer output, int heads, float scale, KvLayerStorage cache, int maxLength, int workers)
         {
@@ -55,12 +56,8 @@ internal sealed class AttentionOp : BoundOp
             _scale = scale;
             _cache = cache;
             _group = heads / cache.KvHeads;
+            _workers = workers;
             _maxLength = maxLength;
-            _scores = new float[workers][];
-            for (int w = 0; w < workers; w++)
-            {
-                _scores[w] = new float[maxLength];
-            }
         }
 
         /// <summary>
@@ -69,8 +66,6 @@ internal sealed class AttentionOp : BoundOp
         /// </summary>
         [ThreadStatic]
         private static float[]? t_headScores;
-
-        private readonly int _maxLength;
 
         public int Heads { get; }
 
@@ -84,7 +79,7 @@ internal sealed class AttentionOp : BoundOp
         public StepContext? Step { get; set; }
 
         /// <summary>A worker's share of a row's KV heads in one piece, so its walk over each block is one run.</summary>
-        public override int Granularity => Math.Max(1, KvHeads / _scores.Length);
+        public override int Granularity => Math.Max(1, KvHeads / _workers);
 
         public override void Execute(int start, int end, int worker)
         {
@@ -94,7 +89,27 @@ internal sealed class AttentionOp : BoundOp
                 return;
             }
 
-            ExecutePortable(start, end, worker);
+            ExecutePortable(start, end);
+        }
+
+        /// <summary>The calling thread's score buffer, room for every head at the longest length.</summary>
+        private float[] Scratch()
+        {
+            if (t_headScores is null || t_headScores.Length < Heads * _maxLength)
+            {
+                t_headScores = new float[Heads * _maxLength];
+            }
+
+            return t_headScores;
+        }
+
+        /// <summary>Scores → probabilities, in place.</summary>
+        private static void Softmax(Span<float> scores)
+        {
+            float max = TensorPrimitives.Max(scores);
+            TensorPrimitives.Subtract(scores, max, scores);
+            TensorPrimitives.Exp(scores, scores);
+            TensorPrimitives.Multiply(scores, 1f / TensorPrimitives.Sum(scores), scores);
         }
 
         /// <summary>
@@ -122,14 +137,9 @@ internal sealed class AttentionOp : BoundOp
             int blockSize = _cache.BlockSize;
             int length = step.Start + t + 1;
             int heads = (last - first) * _group;
-            if (t_headScores is null || t_headScores.Length < Heads * _maxLength)
-            {
-                t_headScores = new float[Heads * _maxLength];
-            }
-
             fixed (float* keys = _cache.Keys)
             fixed (float* values = _cache.Values)
-            fixed (float* scores = t_headScores)
+            fixed (float* scores = Scratch())
             fixed (float* q = _q.Data)
             fixed (float* o = _output.Data)
             {
@@ -147,11 +157,7 @@ internal sealed class AttentionOp : BoundOp
 
                 for (int h = 0; h < heads; h++)
                 {
-                    var span = new Span<float>(scores + h * length, length);
-                    float max = TensorPrimitives.Max(span);
-                    TensorPrimitives.Subtract(span, max, span);
-                    TensorPrimitives.Exp(span, span);
-                    TensorPrimitives.Multiply(span, 1f / TensorPrimitives.Sum(span), span);
+                    Softmax(new Span<float>(scores + h * length, length));
                 }
 
                 new Span<float>(output, heads * headDim).Clear();
@@ -167,7 +173,7 @@ internal sealed class AttentionOp : BoundOp
             }
         }
 
-        private void ExecutePortable(int start, int end, int worker)
+        private void ExecutePortable(int start, int end)
         {
             StepContext step = Step!;
             int headDim = _cache.HeadDim;
@@ -181,7 +187,7 @@ internal sealed class AttentionOp : BoundOp
                 int kvHead = head / _group;
                 int length = step.Start + t + 1;
                 ReadOnlySpan<float> query = _q.Row(t).Slice(head * headDim, headDim);
-                Span<float> scores = _scores[worker].AsSpan(0, length);
+                Span<float> scores = Scratch().AsSpan(0, length);
 
                 for (int position = 0; position < length; position += blockSize)
                 {
@@ -193,11 +199,7 @@ internal sealed class AttentionOp : BoundOp
                     }
                 }
 
-                float max = TensorPrimitives.Max(scores);
-                TensorPrimitives.Subtract(scores, max, scores);
-                TensorPrimitives.Exp(scores, scores);
-                float inverseSum = 1f / TensorPrimitives.Sum(scores);
-
+                Softmax(scores);
                 Span<float> output = _output.Row(t).Slice(head * headDim, headDim);
                 output.Clear();
                 for (int position = 0; position < length; position += blockSize)
@@ -206,7 +208,7 @@ internal sealed class AttentionOp : BoundOp
                     int offset = _cache.Offset(step.BlockTable[position / blockSize], kvHead, 0);
                     for (int slot = 0; slot < count; slot++)
                     {
-                        TensorPrimitives.MultiplyAdd(values.AsSpan(offset + slot * headDim, headDim), scores[position + slot] * inverseSum, output, output);
+                        TensorPrimitives.MultiplyAdd(values.AsSpan(offset + slot * headDim, headDim), scores[position + slot], output, output);
                     }
                 }
             }
