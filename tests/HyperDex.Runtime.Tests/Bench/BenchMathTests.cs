@@ -16,9 +16,6 @@ public sealed class BenchMathTests
     }
 
     [Fact]
-    public void ArgMaxTakesTheFirstLargest() => Assert.Equal(1, BenchMath.ArgMax([0f, 3f, -1f, 3f]));
-
-    [Fact]
     public void DecodeReadsOneEmbeddingRowAndEveryOtherTensor()
     {
         static ParamTensor Tensor(string name, int rows, int cols, long length) =>

@@ -1,4 +1,5 @@
 using HyperDex.Runtime.Engine;
+using HyperDex.Runtime.Generation;
 
 namespace HyperDex.Runtime.Tests.Engine;
 
@@ -29,7 +30,7 @@ internal static class EngineTestHelpers
         engine.Forward(sequence, prompt, logits);
         for (int i = 0; i < count; i++)
         {
-            int next = ArgMax(logits);
+            int next = Sampler.ArgMax(logits);
             output.Add(next);
             if (i + 1 < count)
             {
@@ -38,20 +39,6 @@ internal static class EngineTestHelpers
         }
 
         return output;
-    }
-
-    public static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
     }
 
     /// <summary>max |a - b| / max |b|.</summary>

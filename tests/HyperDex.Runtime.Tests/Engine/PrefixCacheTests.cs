@@ -1,4 +1,5 @@
 using HyperDex.Runtime.Engine;
+using HyperDex.Runtime.Generation;
 using Xunit;
 
 namespace HyperDex.Runtime.Tests.Engine;
@@ -97,11 +98,11 @@ public sealed class PrefixCacheTests : IDisposable
 
             Assert.True(engine.Blocks.Statistics.Evictions > 0);
             engine.Forward(sequence, held.AsSpan(sequence.Length), logits);
-            var tokens = new List<int> { EngineTestHelpers.ArgMax(logits) };
+            var tokens = new List<int> { Sampler.ArgMax(logits) };
             while (tokens.Count < 100)
             {
                 engine.Forward(sequence, [tokens[^1]], logits);
-                tokens.Add(EngineTestHelpers.ArgMax(logits));
+                tokens.Add(Sampler.ArgMax(logits));
             }
 
             Assert.Equal(expected.Tokens, tokens);
@@ -212,7 +213,7 @@ public sealed class PrefixCacheTests : IDisposable
         while (true)
         {
             all.Add((float[])logits.Clone());
-            tokens.Add(EngineTestHelpers.ArgMax(logits));
+            tokens.Add(Sampler.ArgMax(logits));
             if (tokens.Count == count)
             {
                 return (cached, tokens, all);

@@ -12,6 +12,9 @@ public class SamplerTests
             .Resolve(new GenerationDefaults());
 
     [Fact]
+    public void ArgMaxTakesTheFirstLargest() => Assert.Equal(1, Sampler.ArgMax([0f, 3f, -1f, 3f]));
+
+    [Fact]
     public void RepetitionPenaltyDividesPositiveAndMultipliesNegativeLogitsOfSeenIdsOnce()
     {
         var sampler = new Sampler(Options(doSample: false, penalty: 2), 4);

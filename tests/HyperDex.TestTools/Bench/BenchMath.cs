@@ -19,21 +19,6 @@ public static class BenchMath
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    /// <summary>The greedy choice: the first index of the largest value.</summary>
-    public static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
-    }
-
     /// <summary>
     /// Weight bytes one decode step streams: every tensor of the image once, except the embedding table, of which a
     /// step reads one row, unless the image has no lm_head (tied embeddings on one device): then the logits read all

@@ -97,7 +97,7 @@ public static class ModelBenchmark
         }
 
         double prefill = (clock.Elapsed - prefillStart).TotalSeconds;
-        int[] step = { BenchMath.ArgMax(logits) };
+        int[] step = { Sampler.ArgMax(logits) };
         double firstToken = clock.Elapsed.TotalSeconds;
         var windows = new List<DecodeWindow>();
         double decode = 0;
@@ -109,7 +109,7 @@ public static class ModelBenchmark
             for (int i = 0; i < tokens; i++)
             {
                 engine.Forward(sequence, step, logits);
-                step[0] = BenchMath.ArgMax(logits);
+                step[0] = Sampler.ArgMax(logits);
             }
 
             double seconds = (clock.Elapsed - windowStart).TotalSeconds;
