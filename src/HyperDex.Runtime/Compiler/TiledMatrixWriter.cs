@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using HyperDex.Runtime.Checkpoints;
 using HyperDex.Runtime.Compiled;
 using HyperDex.Runtime.Diagnostics;
 
@@ -18,6 +19,7 @@ public sealed class TiledMatrixWriter
     private readonly Stream _stream;
     private readonly byte[] _tile;
     private readonly sbyte[] _quantized = new sbyte[WeightTiles.Q8BlockSize];
+    private byte[]? _converted;
     private int _rowInTile;
 
     public TiledMatrixWriter(string name, HdxDtype dtype, int cols, Stream stream)
@@ -34,7 +36,7 @@ public sealed class TiledMatrixWriter
     {
         if (_dtype == HdxDtype.Q8)
         {
-            throw new InvalidOperationException("Q8 rows are added as fp32 values");
+            throw new InvalidOperationException("Q8 rows are added as fp32 values, to be quantized");
         }
 
         if (_dtype == HdxDtype.F16)
@@ -55,12 +57,18 @@ public sealed class TiledMatrixWriter
         NextRow();
     }
 
-    /// <summary>Adds a row of fp32 values to a Q8 matrix, quantized per block of 32.</summary>
+    /// <summary>
+    /// Adds a row of fp32 values (cols of them): quantized per block of 32 for Q8, else converted to the matrix dtype
+    /// (rounded to nearest even, as the checkpoint converter does).
+    /// </summary>
     public void AddRow(ReadOnlySpan<float> values)
     {
         if (_dtype != HdxDtype.Q8)
         {
-            throw new InvalidOperationException("only Q8 rows are added as fp32 values");
+            _converted ??= new byte[_cols * SafetensorsDtypes.ElementSize(_dtype)];
+            ElementConversion.FromSingle(values, _dtype, _converted);
+            AddRow(_converted);
+            return;
         }
 
         foreach (float value in values)

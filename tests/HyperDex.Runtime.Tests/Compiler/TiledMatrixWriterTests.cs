@@ -49,4 +49,13 @@ public sealed class TiledMatrixWriterTests
         row[3] = float.NegativeInfinity;
         Assert.Equal("WeightOutOfRange", Assert.Throws<HdxException>(() => writer.AddRow(row)).ErrorId);
     }
+
+    [Fact]
+    public void RefusesAnFp32RowBeyondTheFp16Range()
+    {
+        var writer = new TiledMatrixWriter("lm_head", HdxDtype.F16, 32, Stream.Null);
+        var row = new float[32];
+        row[9] = 70000f;
+        Assert.Equal("WeightOutOfRange", Assert.Throws<HdxException>(() => writer.AddRow(row)).ErrorId);
+    }
 }

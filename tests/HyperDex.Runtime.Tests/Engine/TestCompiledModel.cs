@@ -125,22 +125,7 @@ public static class TestCompiledModel
         var writer = new TiledMatrixWriter("test", dtype, cols, stream);
         for (int r = 0; r < rows; r++)
         {
-            var row = data.AsSpan(r * cols, cols);
-            switch (dtype)
-            {
-                case HdxDtype.Q8:
-                    writer.AddRow(row);
-                    break;
-                case HdxDtype.F32:
-                    writer.AddRow(MemoryMarshal.AsBytes(row));
-                    break;
-                case HdxDtype.F16:
-                    writer.AddRow(MemoryMarshal.AsBytes(row.ToArray().Select(v => (Half)v).ToArray().AsSpan()));
-                    break;
-                default:
-                    writer.AddRow(MemoryMarshal.AsBytes(row.ToArray().Select(ToBFloat16).ToArray().AsSpan()));
-                    break;
-            }
+            writer.AddRow(data.AsSpan(r * cols, cols));
         }
 
         writer.Complete();

@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text.Json;
-using HyperDex.Runtime.Checkpoints;
 using HyperDex.Runtime.Compiled;
 using HyperDex.Runtime.Compiler;
 using HyperDex.Runtime.Diagnostics;
@@ -172,7 +170,6 @@ public sealed unsafe class BenchKernelsCommand : ITestToolCommand
             _data = (byte*)HugePageMemory.Allocate(Bytes);
             var random = new Random(7);
             var row = new float[cols];
-            var raw = new byte[cols * 4];
             using var stream = new UnmanagedMemoryStream(_data, 0, Bytes, FileAccess.Write);
             var writer = new TiledMatrixWriter("bench", dtype, cols, stream);
             for (int r = 0; r < rows; r++)
@@ -182,19 +179,7 @@ public sealed unsafe class BenchKernelsCommand : ITestToolCommand
                     row[c] = (float)(random.NextDouble() - 0.5);
                 }
 
-                switch (dtype)
-                {
-                    case HdxDtype.Q8:
-                        writer.AddRow(row);
-                        break;
-                    case HdxDtype.F32:
-                        writer.AddRow(MemoryMarshal.AsBytes(row.AsSpan()));
-                        break;
-                    default:
-                        ElementConversion.FromSingle(row, dtype, raw);
-                        writer.AddRow(raw.AsSpan(0, cols * 2));
-                        break;
-                }
+                writer.AddRow(row);
             }
 
             writer.Complete();
