@@ -1,3 +1,5 @@
+using HyperDex.Runtime.Checkpoints;
+
 namespace HyperDex.Runtime.Architectures;
 
 /// <summary>What a tensor is to the compiler: matrices take the target dtype, norms and biases stay F32.</summary>
@@ -9,46 +11,88 @@ public enum TensorRole
     Bias,
 }
 
-/// <summary>
-/// One tensor of an architecture, as data. <paramref name="Canonical"/> and <paramref name="Source"/> may contain
-/// "{l}" (the layer). <paramref name="Shape"/> names symbolic dimensions (hidden, intermediate, vocab, qDim, kvDim).
-/// <paramref name="SplitAxis"/> is the axis divided across devices (-1 = replicated). <paramref name="When"/> names a
-/// condition (qkvBias, untied) under which the tensor exists.
-/// </summary>
-public sealed record TensorRule(string Canonical, string Source, IReadOnlyList<string> Shape, int SplitAxis, TensorRole Role,
-    string? When = null);
+/// <summary>A run of source rows (after any transpose) that becomes the next rows of a canonical tensor.</summary>
+public readonly record struct RowRange(long Start, long Count);
 
 /// <summary>
-/// An architecture as data: which HF tensors map to which canonical tensors with which shapes, how each is split for
-/// tensor parallelism, and the ops of its layer program. Adding GPT-2 or Gemma is a new descriptor.
+/// How a canonical tensor is cut from its checkpoint tensor at compile time: transposed (GPT-2's Conv1D stores
+/// [in, out]), a selection of rows (one part of a fused q/k/v or gate/up, a per-head de-interleave, one expert of a
+/// fused expert block), plus a constant (Gemma's (1 + w) norms folded into the weight).
 /// </summary>
-public sealed record ArchitectureDescriptor
+public sealed record TensorTransform
+{
+    public static TensorTransform None { get; } = new();
+
+    public bool Transpose { get; init; }
+
+    public IReadOnlyList<RowRange>? Rows { get; init; }
+
+    public float AddConstant { get; init; }
+
+    public bool IsNone => !Transpose && Rows is null && AddConstant == 0;
+
+    public string Describe()
+    {
+        var parts = new List<string>();
+        if (Transpose)
+        {
+            parts.Add("transposed");
+        }
+
+        if (Rows is { } rows)
+        {
+            parts.Add(rows.Count == 1 ? $"rows {rows[0].Start}..{rows[0].Start + rows[0].Count - 1}" : $"{rows.Count} row runs");
+        }
+
+        if (AddConstant != 0)
+        {
+            parts.Add($"+{AddConstant}");
+        }
+
+        return string.Join(", ", parts);
+    }
+}
+
+/// <summary>
+/// A canonical tensor of the compiled model, resolved for one config: its name, shape and split, and where it comes
+/// from (<paramref name="Source"/> of <paramref name="SourceShape"/> through <paramref name="Transform"/>).
+/// </summary>
+public sealed record ExpectedTensor(string Canonical, string Source, IReadOnlyList<long> Shape, int SplitAxis,
+    string? SplitDimension, TensorRole Role, int Layer)
+{
+    public IReadOnlyList<long> SourceShape { get; init; } = Shape;
+
+    public TensorTransform Transform { get; init; } = TensorTransform.None;
+
+    public long ElementCount => Shape.Aggregate(1L, (product, dim) => product * dim);
+
+    public string ShapeText => "[" + string.Join(", ", Shape) + "]";
+
+    public string SourceShapeText => "[" + string.Join(", ", SourceShape) + "]";
+}
+
+/// <summary>
+/// An architecture as data plus one resolving step: the HF class it reads, the config keys it needs (with HF's
+/// aliases and defaults), the block structure it chooses and the tensor rules that map checkpoint tensors to the
+/// canonical ones. Each descriptor lives in its own file under Descriptors/.
+/// </summary>
+public abstract class ArchitectureDescriptor
 {
     /// <summary>The HF class name in config.json's architectures[0].</summary>
-    public required string Name { get; init; }
+    public abstract string Name { get; }
 
-    /// <summary>Families it covers, for messages.</summary>
-    public required string Families { get; init; }
+    /// <summary>Model families it covers, for messages and README.</summary>
+    public abstract string Families { get; }
 
-    public required IReadOnlyList<TensorRule> GlobalTensors { get; init; }
+    /// <summary>The base model's prefix ("model.", "transformer."); some checkpoints drop it (original GPT-2 weights).</summary>
+    public virtual string BasePrefix => "model.";
 
-    public required IReadOnlyList<TensorRule> LayerTensors { get; init; }
+    /// <summary>
+    /// Checkpoint tensors that are not parameters and are ignored (name suffixes): rotary inv_freq caches, GPT-2's
+    /// causal-mask buffers. Anything else the rules do not consume is an error.
+    /// </summary>
+    public virtual IReadOnlyList<string> IgnoredSuffixes => [".rotary_emb.inv_freq"];
 
-    /// <summary>q/k/v projections always carry a bias (Qwen2), independent of config.attention_bias.</summary>
-    public bool QkvBias { get; init; }
-
-    /// <summary>HF's default for tie_word_embeddings when config.json omits it.</summary>
-    public bool TiedByDefault { get; init; }
-
-    /// <summary>When embeddings are tied, lm_head is read from this canonical tensor.</summary>
-    public string TiedHeadSource { get; init; } = "embed";
-
-    /// <summary>Activations the MLP accepts (config.hidden_act), mapped to the instruction attribute value.</summary>
-    public IReadOnlyDictionary<string, int> Activations { get; init; } = new Dictionary<string, int> { ["silu"] = 0, ["swish"] = 0 };
-
-    /// <summary>rope_scaling types this architecture supports, mapped to the ropeScalingType attribute.</summary>
-    public IReadOnlyDictionary<string, int> RopeScalingTypes { get; init; } = new Dictionary<string, int> { ["default"] = 0, ["linear"] = 1, ["llama3"] = 2 };
-
-    /// <summary>Whether config.json's sliding_window applies (Mistral) or only when use_sliding_window is set (Qwen2).</summary>
-    public bool SlidingWindowNeedsFlag { get; init; }
+    /// <summary>Reads the config (aliases, defaults, refusals) and produces the shape, block and tensors.</summary>
+    public abstract ModelShape Resolve(HfModelConfig config);
 }

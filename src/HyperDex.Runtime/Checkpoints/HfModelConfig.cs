@@ -3,58 +3,39 @@ using HyperDex.Runtime.Diagnostics;
 
 namespace HyperDex.Runtime.Checkpoints;
 
-/// <summary>rope_scaling of config.json (rope_type or the older type key).</summary>
-public sealed record RopeScaling(string Type, double Factor, double LowFreqFactor, double HighFreqFactor, int OriginalMaxPositions);
-
 /// <summary>
-/// The fields of an HF config.json that decoder-only architectures use, with HF's defaults where a field may be
-/// absent. Which fields an architecture requires is checked by its descriptor.
+/// An HF config.json: the architecture it names and typed access to every field by any of its names (HF's
+/// <c>attribute_map</c> aliases: n_embd / hidden_size, n_layer / num_hidden_layers, ...). Which fields an architecture
+/// needs, with which defaults, is its descriptor's business (<see cref="Architectures.ArchitectureDescriptor"/>).
+/// A field of the wrong JSON type is an error, never silently a default.
 /// </summary>
-public sealed record HfModelConfig
+public sealed class HfModelConfig
 {
     public const string FileName = "config.json";
 
-    public required string Architecture { get; init; }
+    private readonly JsonElement _root;
 
-    public int? HiddenSize { get; init; }
+    private HfModelConfig(JsonElement root, string architecture, string path)
+    {
+        _root = root;
+        Architecture = architecture;
+        Path = path;
+    }
 
-    public int? IntermediateSize { get; init; }
+    public string Architecture { get; }
 
-    public int? Layers { get; init; }
+    /// <summary>Where the config came from, for messages.</summary>
+    public string Path { get; }
 
-    public int? Heads { get; init; }
+    public string? ModelType => Text("model_type");
 
-    public int? KvHeads { get; init; }
+    public int? BosTokenId => Whole("bos_token_id");
 
-    public int? HeadDim { get; init; }
-
-    public int? VocabSize { get; init; }
-
-    public int? MaxPositions { get; init; }
-
-    public double? RmsNormEps { get; init; }
-
-    public double? RopeTheta { get; init; }
-
-    public RopeScaling? RopeScaling { get; init; }
-
-    public bool? TieWordEmbeddings { get; init; }
-
-    public bool? AttentionBias { get; init; }
-
-    public string? HiddenAct { get; init; }
-
-    public int? SlidingWindow { get; init; }
-
-    public bool? UseSlidingWindow { get; init; }
-
-    public int? BosTokenId { get; init; }
-
-    public IReadOnlyList<int> EosTokenIds { get; init; } = Array.Empty<int>();
+    public IReadOnlyList<int> EosTokenIds => Ids(_root, "eos_token_id");
 
     public static HfModelConfig Load(string folder)
     {
-        string path = Path.Combine(folder, FileName);
+        string path = System.IO.Path.Combine(folder, FileName);
         if (!File.Exists(path))
         {
             throw new HdxException("ConfigNotFound", HdxErrorKind.NotFound, $"{folder} holds no {FileName}: it is not a HuggingFace model folder.",
@@ -69,7 +50,7 @@ public sealed record HfModelConfig
     {
         try
         {
-            using var document = JsonDocument.Parse(json);
+            using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
@@ -77,64 +58,88 @@ public sealed record HfModelConfig
             }
 
             string? architecture = root.TryGetProperty("architectures", out var list) && list.ValueKind == JsonValueKind.Array && list.GetArrayLength() > 0
-                ? list[0].GetString()
+                ? (list[0].ValueKind == JsonValueKind.String ? list[0].GetString() : throw new JsonException("architectures[0] is not a string"))
                 : null;
             if (string.IsNullOrEmpty(architecture))
             {
                 throw new JsonException("it names no architectures[0]");
             }
 
-            return new HfModelConfig
-            {
-                Architecture = architecture,
-                HiddenSize = Int(root, "hidden_size"),
-                IntermediateSize = Int(root, "intermediate_size"),
-                Layers = Int(root, "num_hidden_layers"),
-                Heads = Int(root, "num_attention_heads"),
-                KvHeads = Int(root, "num_key_value_heads"),
-                HeadDim = Int(root, "head_dim"),
-                VocabSize = Int(root, "vocab_size"),
-                MaxPositions = Int(root, "max_position_embeddings"),
-                RmsNormEps = Num(root, "rms_norm_eps"),
-                RopeTheta = Num(root, "rope_theta"),
-                RopeScaling = Scaling(root),
-                TieWordEmbeddings = Bool(root, "tie_word_embeddings"),
-                AttentionBias = Bool(root, "attention_bias"),
-                HiddenAct = Str(root, "hidden_act"),
-                SlidingWindow = Int(root, "sliding_window"),
-                UseSlidingWindow = Bool(root, "use_sliding_window"),
-                BosTokenId = Int(root, "bos_token_id"),
-                EosTokenIds = Ids(root, "eos_token_id"),
-            };
+            var config = new HfModelConfig(root.Clone(), architecture, path);
+            _ = config.EosTokenIds; // fail here, not later, on a malformed id list
+            return config;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
-            throw new HdxException("ConfigInvalid", HdxErrorKind.InvalidData, $"{path} is not a valid model config: {e.Message}", path,
-                "Restore config.json from the model's original repository.", e);
+            throw Invalid(path, e.Message, e);
         }
     }
 
-    private static RopeScaling? Scaling(JsonElement root)
+    /// <summary>Whether any of the names is present with a non-null value.</summary>
+    public bool Has(params string[] names) => names.Any(n => Value(_root, n) is not null);
+
+    public int? Whole(params string[] names) => Get(names, Int);
+
+    public double? Number(params string[] names) => Get(names, Num);
+
+    public bool? Bool(params string[] names) => Get(names, Bool);
+
+    public string? Text(params string[] names) => Get(names, Str);
+
+    /// <summary>A nested object (rope_parameters, rope_scaling), or null.</summary>
+    public JsonElement? Section(string name) => Value(_root, name) switch
     {
-        if (!root.TryGetProperty("rope_scaling", out var scaling) || scaling.ValueKind == JsonValueKind.Null)
+        null => null,
+        { ValueKind: JsonValueKind.Object } v => v,
+        _ => throw Invalid(Path, $"{name} is neither null nor an object"),
+    };
+
+    /// <summary>A list of strings (layer_types), or null.</summary>
+    public IReadOnlyList<string>? Strings(string name) => Value(_root, name) switch
+    {
+        null => null,
+        { ValueKind: JsonValueKind.Array } list => list.EnumerateArray()
+            .Select(e => e.ValueKind == JsonValueKind.String ? e.GetString()! : throw Invalid(Path, $"{name} holds a non-string")).ToArray(),
+        _ => throw Invalid(Path, $"{name} is not a list"),
+    };
+
+    /// <summary>A list of integers (mlp_only_layers), or null.</summary>
+    public IReadOnlyList<int>? Ints(string name) => Value(_root, name) switch
+    {
+        null => null,
+        { ValueKind: JsonValueKind.Array } list => list.EnumerateArray()
+            .Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int i) ? i : throw Invalid(Path, $"{name} holds a non-integer")).ToArray(),
+        _ => throw Invalid(Path, $"{name} is not a list"),
+    };
+
+    private T? Get<T>(string[] names, Func<JsonElement, string, T?> read)
+    {
+        foreach (string name in names)
         {
-            return null;
+            try
+            {
+                if (Value(_root, name) is not null)
+                {
+                    return read(_root, name);
+                }
+            }
+            catch (JsonException e)
+            {
+                throw Invalid(Path, e.Message, e);
+            }
         }
 
-        if (scaling.ValueKind != JsonValueKind.Object)
-        {
-            throw new JsonException("rope_scaling is neither null nor an object");
-        }
-
-        string type = Str(scaling, "rope_type") ?? Str(scaling, "type") ?? throw new JsonException("rope_scaling has no rope_type");
-        return new RopeScaling(type, Num(scaling, "factor") ?? 1, Num(scaling, "low_freq_factor") ?? 1,
-            Num(scaling, "high_freq_factor") ?? 4, Int(scaling, "original_max_position_embeddings") ?? 0);
+        return default;
     }
+
+    internal static HdxException Invalid(string path, string detail, Exception? inner = null) =>
+        new("ConfigInvalid", HdxErrorKind.InvalidData, $"{path} is not a valid model config: {detail}", path,
+            "Restore config.json from the model's original repository.", inner);
 
     private static JsonElement? Value(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
 
-    private static string? Str(JsonElement root, string name) => Value(root, name) is { } v
+    internal static string? Str(JsonElement root, string name) => Value(root, name) is { } v
         ? (v.ValueKind == JsonValueKind.String ? v.GetString() : throw new JsonException($"{name} is not a string"))
         : null;
 
@@ -142,7 +147,7 @@ public sealed record HfModelConfig
         ? (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : throw new JsonException($"{name} is not an integer"))
         : null;
 
-    private static double? Num(JsonElement root, string name) => Value(root, name) is { } v
+    internal static double? Num(JsonElement root, string name) => Value(root, name) is { } v
         ? (v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw new JsonException($"{name} is not a number"))
         : null;
 

@@ -6,8 +6,11 @@ namespace HyperDex.Runtime.Compiled;
 /// </summary>
 public sealed record CompiledManifest
 {
-    /// <summary>2: matrices in row-interleaved tiles (<see cref="WeightTiles"/>); 1 had them row-major.</summary>
-    public const int CurrentFormatVersion = 2;
+    /// <summary>
+    /// 3: the general op set (<see cref="OpCode"/>: Norm, Project, Rotary, ... with modes by name); 2 had the fused
+    /// Llama-only ops; both store matrices in row-interleaved tiles (<see cref="WeightTiles"/>); 1 had them row-major.
+    /// </summary>
+    public const int CurrentFormatVersion = 3;
 
     public int FormatVersion { get; init; } = CurrentFormatVersion;
 

@@ -37,7 +37,8 @@ public sealed record KvCacheDecl(int Layer, int KvHeads, int HeadDim);
 
 /// <summary>
 /// One step. Inputs/Outputs name buffers, Weights name tensors of the device's ParamIndex ("" = absent, e.g. no bias).
-/// Attributes carry every scalar the op needs (dims, eps, rope parameters) so the engine never reads config.json.
+/// Attributes carry every number the op needs (dims, eps, rope parameters), Modes every choice by name (norm kind,
+/// activation, rotary style), so the engine never reads config.json. <see cref="OpSchemas"/> says which each op takes.
 /// </summary>
 public sealed record Instruction
 {
@@ -52,52 +53,69 @@ public sealed record Instruction
     public IReadOnlyList<string> Weights { get; init; } = Array.Empty<string>();
 
     public IReadOnlyDictionary<string, double> Attributes { get; init; } = new Dictionary<string, double>();
+
+    public IReadOnlyDictionary<string, string> Modes { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>
-/// The instruction set. Semantics (x = residual stream, rows = tokens of the step, positions continue the sequence):
+/// The instruction set (op-set version <see cref="CompiledManifest.CurrentFormatVersion"/>). Rows are the step's
+/// tokens; positions continue each row's sequence. x is the replicated residual stream. See <see cref="OpSchemas"/>
+/// for each op's operands, attributes and modes.
 /// </summary>
 public enum OpCode
 {
-    /// <summary>Outputs[0] = Weights[0][tokenId] per row (embedding table [vocab, hidden], replicated). Attr: scale (optional, default 1).</summary>
+    /// <summary>Outputs[0] = embed[token] · scale (+ positions[position + positionOffset] when Weights[1] is set).</summary>
     Embed,
 
     /// <summary>
-    /// Fused RMSNorm + projections: h = rmsnorm(Inputs[0]) * Weights[0]; Outputs[i] = h · Weights[1+i]ᵀ + bias.
-    /// Weights = [norm, W_1..W_n, b_1..b_n] (biases "" when absent). Attr: eps.
+    /// Outputs[0] = norm(Inputs[0]) per group of `group` values (0 = the whole row): RMSNorm or LayerNorm (mode
+    /// `kind`), then · weight (+ bias) when given; a weight as wide as one group is shared by every group.
+    /// `distributed` = 1: the statistics span every device's slice of the row (a whole-projection q/k norm).
     /// </summary>
-    NormProject,
+    Norm,
 
     /// <summary>
-    /// Fused rotary + KV write: rotates Inputs[0] (q, heads × headDim) and Inputs[1] (k, kvHeads × headDim) in place
-    /// (HF rotate-half convention), then appends k and Inputs[2] (v) at the step's positions in the layer's cache.
-    /// Attrs: heads, kvHeads, headDim, ropeTheta, ropeScalingType (0 none, 1 linear, 2 llama3), ropeFactor,
-    /// ropeLowFreqFactor, ropeHighFreqFactor, ropeOriginalMaxPositions.
+    /// Outputs[i] = Inputs[0] · W_iᵀ + b_i (Weights = [W_1..W_n, b_1..b_n]). Mode `epilogue`: none; `act` (each output
+    /// through `activation`); `gated` (one output: act(Inputs·gateᵀ + b_g) ⊙ (Inputs·upᵀ + b_u), Weights = [gate, up,
+    /// b_gate, b_up]). Attr clamp &gt; 0 clips every output to [-clamp, clamp] (OLMo clip_qkv).
     /// </summary>
-    RotaryKvWrite,
+    Project,
 
     /// <summary>
-    /// Causal grouped-query attention of Inputs[0] (q) over the layer's cache (all positions up to each row's own)
-    /// into Outputs[0] (heads × headDim). Attrs: heads, kvHeads, headDim, scale.
+    /// Rotates Inputs[0] (q, heads × headDim) and Inputs[1] (k, kvHeads × headDim) in place at each row's position:
+    /// the first rotaryDim values of every head, in mode `style` half (NeoX rotate-half) or interleaved (GPT-J pairs).
+    /// </summary>
+    Rotary,
+
+    /// <summary>Appends Inputs[0] (k) and Inputs[1] (v) at the step's positions in the layer's cache.</summary>
+    KvWrite,
+
+    /// <summary>
+    /// Causal grouped-query attention of Inputs[0] (q) over the layer's cache into Outputs[0]: scores · scale,
+    /// soft-capped (tanh(s / softcap) · softcap) when softcap &gt; 0, limited to the last `window` positions when &gt; 0.
     /// </summary>
     Attention,
 
     /// <summary>
-    /// Fused RMSNorm + gate/up + activation: h = rmsnorm(Inputs[0]) * Weights[0];
-    /// Outputs[0] = act(h · gateᵀ) ⊙ (h · upᵀ). Weights = [norm, gate, up]. Attrs: eps, activation (0 = silu).
+    /// Row-split projection joined by an all-reduce: r = Σ_devices (Inputs[0] · Weights[0]ᵀ) + Weights[1] (bias, added
+    /// once); Outputs[0] += r · scale (mode `reduce` add) or Outputs[0] = r · scale (assign).
     /// </summary>
-    NormGateUpActivation,
+    ProjectAllReduce,
+
+    /// <summary>Outputs[0] += Inputs[0] · scale (a post-normed block output joining the residual).</summary>
+    Add,
 
     /// <summary>
-    /// Row-split projection joined by an all-reduce: Outputs[0] += Σ_devices (Inputs[0] · Weights[0]ᵀ), plus
-    /// Weights[1] (bias, "" when absent) added once. Outputs[0] is the replicated residual stream.
+    /// Mixture of experts joined by an all-reduce: per row, router logits = Inputs[0] · Weights[0]ᵀ, softmax, top
+    /// `topK` experts (weights renormalised when normTopK = 1), Σ w_e · down_e(act(gate_e·h) ⊙ up_e·h); Weights =
+    /// [router, gate_0, up_0, down_0, gate_1, ...] (each device holds every expert's intermediate slice).
+    /// Outputs[0] += the sum (mode `reduce` add) or = it (assign).
     /// </summary>
-    ProjectAllReduceAdd,
+    Experts,
 
     /// <summary>
-    /// Final RMSNorm of the last row of Inputs[0] with Weights[0], then this device's vocabulary slice of the logits:
-    /// Weights[1] is lm_head rows [vocabStart, vocabStart + vocabCount). The engine gathers all slices into one
-    /// vector of VocabSize. Attrs: eps, vocabStart, vocabCount.
+    /// The last row of Inputs[0] · Weights[0]ᵀ (+ Weights[1] bias) for vocabulary rows [vocabStart, vocabStart +
+    /// vocabCount), then · scale and soft-capped when softcap &gt; 0; the engine gathers all slices into VocabSize.
     /// </summary>
-    FinalNormLogits,
+    Logits,
 }

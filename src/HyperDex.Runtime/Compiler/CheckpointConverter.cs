@@ -6,8 +6,9 @@ using HyperDex.Runtime.Compiled;
 namespace HyperDex.Runtime.Compiler;
 
 /// <summary>
-/// Phase 2: writes ckpt/ — every expected tensor under its canonical name, matrices in the target dtype, norms and
-/// biases in F32, as one standard safetensors file — plus hdx_config.json. Streams in chunks; cancellable.
+/// Phase 2: writes ckpt/ — every expected tensor under its canonical name, cut from its checkpoint tensor by the
+/// descriptor's transform (<see cref="TensorTransforms"/>), matrices in the target dtype, norms and biases in F32,
+/// as one standard safetensors file — plus hdx_config.json. Streams in chunks; cancellable.
 /// </summary>
 public static class CheckpointConverter
 {
@@ -41,6 +42,14 @@ public static class CheckpointConverter
             var expected = bySpec[spec.Name];
             var tensor = source.Weights.Get(expected.Source);
             var file = source.Weights.FileOf(expected.Source);
+            if (!expected.Transform.IsNone)
+            {
+                TensorTransforms.Write(file, tensor, expected, spec.Dtype, stream, cancellation);
+                done += spec.ElementCount;
+                progress((double)done / total, spec.Name);
+                return;
+            }
+
             int size = SafetensorsDtypes.ElementSize(spec.Dtype);
             for (long start = 0; start < spec.ElementCount; start += ChunkElements)
             {

@@ -79,7 +79,7 @@ public sealed class CompilePlan : IDisposable
         int maxLength = CheckMaxLength(options, shape);
         long param = Enumerable.Range(0, options.NumDevice).Max(d => ParamMapper.ImageBytes(shape, options.Dtype, options.NumDevice, d));
         // K and V per layer, this device's KV heads: fp16 on an LPU (fp32 for an fp32 compile); the host engine keeps fp32.
-        long kvElements = 2L * shape.Layers * (shape.KvHeads / options.NumDevice) * shape.HeadDim * maxLength;
+        long kvElements = 2L * shape.Layers * Partition.LocalKvHeads(shape, options.NumDevice) * shape.HeadDim * maxLength;
         long kv = kvElements * (options.Dtype == HdxDtype.F32 ? 4 : 2);
         CheckMemory(options, shape, param, kv, kvElements * 4);
         reporter.Verbose($"Phase-0 Check supported model: {shape.Descriptor.Name}, {shape.Layers} layers, hidden {shape.Hidden}, " +
@@ -105,13 +105,6 @@ public sealed class CompilePlan : IDisposable
                 $"Pass -MaxLength {shape.MaxPositions} or less.");
         }
 
-        if (shape.SlidingWindow is int window && maxLength > window)
-        {
-            throw new HdxException("SlidingWindowNotSupported", HdxErrorKind.NotSupported,
-                $"{shape.Descriptor.Name} uses sliding-window attention over {window} tokens, which the compiler does not emit; MaxLength {maxLength} exceeds it.",
-                maxLength, $"Pass -MaxLength {window} or less.");
-        }
-
         return maxLength;
     }
 
@@ -119,7 +112,7 @@ public sealed class CompilePlan : IDisposable
     {
         if (param + kv > options.DeviceMemoryBytes)
         {
-            var fits = Partition.SupportedDeviceCounts.Where(n => n > options.NumDevice && shape.Heads % n == 0 && shape.KvHeads % n == 0);
+            var fits = Partition.SupportedDeviceCounts.Where(n => n > options.NumDevice && shape.Heads % n == 0 && (shape.KvHeads % n == 0 || n % shape.KvHeads == 0));
             throw new HdxException("ModelTooLargeForDevices", HdxErrorKind.ResourceUnavailable,
                 $"{shape.Descriptor.Name} needs {Gib(param)} of weights and {Gib(kv)} of KV cache per device on {options.NumDevice} device(s), more than the {Gib(options.DeviceMemoryBytes)} of an LPU.",
                 options.NumDevice, fits.Any() ? $"Use -NumDevice {string.Join(" or ", fits)}, or a smaller -MaxLength." : "Use a smaller -MaxLength or a smaller model.");

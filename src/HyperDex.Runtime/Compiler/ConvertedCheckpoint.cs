@@ -34,5 +34,5 @@ public sealed record ConvertedCheckpoint
     public static ConvertedCheckpoint Load(string model) => CompiledJson.Read<ConvertedCheckpoint>(CompiledLayout.CheckpointConfig(model));
 
     public ModelShape ResolveShape() =>
-        SupportedArchitectures.Resolve(HfModelConfig.Parse(JsonSerializer.SerializeToUtf8Bytes(SourceConfig), SourcePath), SourcePath);
+        SupportedArchitectures.Resolve(HfModelConfig.Parse(JsonSerializer.SerializeToUtf8Bytes(SourceConfig), SourcePath));
 }

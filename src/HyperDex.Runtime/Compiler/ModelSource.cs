@@ -49,7 +49,7 @@ public sealed class ModelSource : IDisposable
         .Concat(Tokenizer.Files)
         .Distinct(StringComparer.Ordinal);
 
-    public IReadOnlyList<string> SourceDtypes => Shape.Tensors.Select(t => SafetensorsDtypes.NameOf(Weights.Get(t.Source).Dtype))
+    public IReadOnlyList<string> SourceDtypes => Shape.Tensors.DistinctBy(t => t.Source).Select(t => SafetensorsDtypes.NameOf(Weights.Get(t.Source).Dtype))
         .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 
     /// <summary>The folder's last two path parts, as HyperDex names local models ("org/name").</summary>
@@ -75,12 +75,13 @@ public sealed class ModelSource : IDisposable
         }
 
         var config = HfModelConfig.Load(folder);
-        var shape = SupportedArchitectures.Resolve(config, Path.Combine(folder, HfModelConfig.FileName));
+        var shape = SupportedArchitectures.Resolve(config);
         var generation = GenerationConfig.Load(folder, config);
         var tokenizer = TokenizerFiles.Inspect(folder);
         var weights = CheckpointWeights.Open(folder);
         try
         {
+            shape = WithoutMissingPrefix(shape, weights);
             var problems = new List<string>();
             CheckTensors(folder, shape, weights, problems);
             CheckTokenizer(folder, shape, tokenizer, generation, problems);
@@ -98,28 +99,57 @@ public sealed class ModelSource : IDisposable
         }
     }
 
+    /// <summary>
+    /// Checkpoints that drop the base model's prefix (the original GPT-2 export's "h.0.attn..." for
+    /// "transformer.h.0.attn...") are read under the names they have.
+    /// </summary>
+    private static ModelShape WithoutMissingPrefix(ModelShape shape, CheckpointWeights weights)
+    {
+        string prefix = shape.Descriptor.BasePrefix;
+        if (shape.Tensors.All(t => !t.Source.StartsWith(prefix, StringComparison.Ordinal) || weights.Contains(t.Source)))
+        {
+            return shape;
+        }
+
+        return shape with
+        {
+            Tensors = shape.Tensors.Select(t => t.Source.StartsWith(prefix, StringComparison.Ordinal) && !weights.Contains(t.Source)
+                && weights.Contains(t.Source[prefix.Length..]) ? t with { Source = t.Source[prefix.Length..] } : t).ToList(),
+        };
+    }
+
+    /// <summary>
+    /// Every tensor the descriptor reads is present with its shape, and every checkpoint tensor is read or on the
+    /// architecture's ignore list: a tensor nobody reads means the checkpoint computes something we would not.
+    /// </summary>
     private static void CheckTensors(string folder, ModelShape shape, CheckpointWeights weights, List<string> problems)
     {
-        var missing = shape.Tensors.Where(t => !weights.Contains(t.Source)).Select(t => t.Source).ToList();
-        var wrong = shape.Tensors.Where(t => weights.Contains(t.Source) && !weights.Get(t.Source).Shape.SequenceEqual(t.Shape)).ToList();
-        var expected = shape.Tensors.Select(t => t.Source).ToHashSet(StringComparer.Ordinal);
-        var unexpected = weights.Tensors.Select(t => t.Name).Where(n => !expected.Contains(n)).Order(StringComparer.Ordinal).ToList();
+        var sources = shape.Tensors.GroupBy(t => t.Source, StringComparer.Ordinal).Select(g => g.First()).ToList();
+        var missing = sources.Where(t => !weights.Contains(t.Source)).Select(t => t.Source).ToList();
+        var wrong = sources.Where(t => weights.Contains(t.Source) && !weights.Get(t.Source).Shape.SequenceEqual(t.SourceShape)).ToList();
+        var expected = sources.Select(t => t.Source).ToHashSet(StringComparer.Ordinal);
+        var ignored = shape.Descriptor.IgnoredSuffixes;
+        var unexpected = weights.Tensors.Select(t => t.Name)
+            .Where(n => !expected.Contains(n) && !ignored.Any(suffix => n.EndsWith(suffix, StringComparison.Ordinal)))
+            .Order(StringComparer.Ordinal).ToList();
 
         // A config that disagrees with the weights shows as the same mismatch in every layer, the embedding's shape, or
-        // layers beyond (or short of) num_hidden_layers; one odd tensor is a damaged checkpoint instead.
+        // layers beyond (or short of) the config's layer count; one odd tensor is a damaged checkpoint instead.
         bool embedWrong = wrong.Any(t => t.Canonical == "embed");
         bool everyLayer = wrong.Where(t => t.Layer >= 0).GroupBy(t => t.Canonical[(t.Canonical.IndexOf('.', 7) + 1)..]).Any(g => g.Count() == shape.Layers);
-        bool extraLayers = unexpected.Any(n => n.StartsWith($"model.layers.{shape.Layers}.", StringComparison.Ordinal));
+        string layerPattern = $".{shape.Layers}.";
+        bool extraLayers = unexpected.Any(n => n.Contains(layerPattern, StringComparison.Ordinal)
+            && sources.Any(t => t.Layer == shape.Layers - 1 && n.Replace(layerPattern, $".{shape.Layers - 1}.", StringComparison.Ordinal) == t.Source));
         var absentLayers = Enumerable.Range(0, shape.Layers)
-            .Where(l => shape.Tensors.Where(t => t.Layer == l).All(t => !weights.Contains(t.Source))).ToList();
+            .Where(l => sources.Where(t => t.Layer == l).All(t => !weights.Contains(t.Source))).ToList();
         bool fewerLayers = absentLayers.Count > 0 && absentLayers.Count < shape.Layers && absentLayers[^1] == shape.Layers - 1
             && absentLayers.Count == shape.Layers - absentLayers[0];
         if (embedWrong || everyLayer || extraLayers || fewerLayers)
         {
             var first = wrong.FirstOrDefault();
             string detail = first is not null
-                ? $"'{first.Source}' is {weights.Get(first.Source).ShapeText} in the weights but config.json implies {first.ShapeText}"
-                : $"the weights hold a different number of layers than num_hidden_layers {shape.Layers}";
+                ? $"'{first.Source}' is {weights.Get(first.Source).ShapeText} in the weights but config.json implies {first.SourceShapeText}"
+                : $"the weights hold a different number of layers than the config's {shape.Layers}";
             throw new HdxException("ConfigContradictsWeights", HdxErrorKind.InvalidData, $"{folder}: config.json contradicts the weights: {detail}.",
                 Path.Combine(folder, HfModelConfig.FileName), "Use the config.json that belongs to these weights.");
         }
@@ -135,11 +165,17 @@ public sealed class ModelSource : IDisposable
         {
             var t = wrong[0];
             throw new HdxException("CheckpointShapeMismatch", HdxErrorKind.InvalidData,
-                $"{folder}: tensor '{t.Source}' is {weights.Get(t.Source).ShapeText}, expected {t.ShapeText}{(wrong.Count > 1 ? $" (and {wrong.Count - 1} more)" : "")}.",
+                $"{folder}: tensor '{t.Source}' is {weights.Get(t.Source).ShapeText}, expected {t.SourceShapeText}{(wrong.Count > 1 ? $" (and {wrong.Count - 1} more)" : "")}.",
                 folder, "The checkpoint is damaged; download or export it again.");
         }
 
-        problems.AddRange(unexpected.Select(n => $"unexpected tensor '{n}' {weights.Get(n).ShapeText} is ignored"));
+        if (unexpected.Count > 0)
+        {
+            throw new HdxException("CheckpointTensorUnexpected", HdxErrorKind.InvalidData,
+                $"{folder}: {unexpected.Count} tensor(s) that {shape.Descriptor.Name} with this config does not read: {string.Join(", ", unexpected.Take(5).Select(n => $"'{n}' {weights.Get(n).ShapeText}"))}{(unexpected.Count > 5 ? ", ..." : "")}. "
+                + "They would change the computation, so the model cannot be compiled as if they were absent.",
+                folder, "Check that config.json belongs to these weights (a bias flag such as attention_bias or mlp_bias may be missing).");
+        }
     }
 
     private static void CheckTokenizer(string folder, ModelShape shape, TokenizerSummary tokenizer, GenerationDefaults generation, List<string> problems)
@@ -166,7 +202,7 @@ public sealed class ModelSource : IDisposable
     private static void ScanNonFinite(ModelShape shape, CheckpointWeights weights, List<string> problems, CancellationToken cancellation)
     {
         var buffer = new float[1 << 16];
-        foreach (var expected in shape.Tensors)
+        foreach (var expected in shape.Tensors.DistinctBy(t => t.Source))
         {
             cancellation.ThrowIfCancellationRequested();
             var tensor = weights.Get(expected.Source);

@@ -25,7 +25,7 @@ public static class ParamMapper
         }
 
         var head = shape.Tensors.Where(t => t.Canonical == "lm_head").Select(t => t with { Source = t.Canonical }).FirstOrDefault()
-            ?? new ExpectedTensor("lm_head", shape.Descriptor.TiedHeadSource, new long[] { shape.Vocab, shape.Hidden }, 0, "vocab", TensorRole.Matrix, -1);
+            ?? new ExpectedTensor("lm_head", "embed", new long[] { shape.Vocab, shape.Hidden }, 0, "vocab", TensorRole.Matrix, -1);
         tensors.Add(head);
         return tensors;
     }
@@ -42,7 +42,7 @@ public static class ParamMapper
     };
 
     /// <summary>The tensor FinalNormLogits reads: embed itself for tied embeddings on one device, else lm_head.</summary>
-    public static string HeadTensor(ModelShape shape, int numDevice) => shape.Tied && numDevice == 1 ? shape.Descriptor.TiedHeadSource : "lm_head";
+    public static string HeadTensor(ModelShape shape, int numDevice) => shape.Tied && numDevice == 1 ? "embed" : "lm_head";
 
     /// <summary>Bytes of one device's image (what the memory check counts).</summary>
     public static long ImageBytes(ModelShape shape, HdxDtype dtype, int numDevice, int device) =>

@@ -4,8 +4,10 @@ using HyperDex.Runtime.Diagnostics;
 namespace HyperDex.Runtime.Compiler;
 
 /// <summary>
-/// Tensor-parallel split of one dimension over N devices: attention dimensions by whole (KV) heads, everything else
-/// (intermediate, vocabulary) in contiguous balanced ranges.
+/// Tensor-parallel split of one dimension over N devices: attention dimensions by whole heads, everything else
+/// (intermediate, an expert's intermediate, vocabulary) in contiguous balanced ranges. With fewer KV heads than
+/// devices (multi-query models: Falcon-7B, StarCoder; GQA with few KV heads), every device holds a copy of the one
+/// KV head its query heads read, as Megatron and vLLM do, instead of refusing.
 /// </summary>
 public static class Partition
 {
@@ -21,18 +23,35 @@ public static class Partition
                 numDevice, "Pass -NumDevice 1, 2, 4 or 8.");
         }
 
-        if (shape.Heads % numDevice != 0 || shape.KvHeads % numDevice != 0)
+        if (!Fits(shape, numDevice))
         {
-            var fits = SupportedDeviceCounts.Where(n => shape.Heads % n == 0 && shape.KvHeads % n == 0);
+            var fits = SupportedDeviceCounts.Where(n => Fits(shape, n));
             throw new HdxException("HeadsNotDivisible", HdxErrorKind.InvalidArgument,
                 $"{shape.Descriptor.Name} has {shape.Heads} attention heads and {shape.KvHeads} KV heads, which do not divide across {numDevice} devices.",
                 numDevice, $"Use -NumDevice {string.Join(" or ", fits)}.");
         }
     }
 
+    /// <summary>
+    /// Query heads split evenly; KV heads split evenly, or (fewer KV heads than devices) replicated so that each
+    /// device's query heads share one KV head.
+    /// </summary>
+    private static bool Fits(ModelShape shape, int n) =>
+        shape.Heads % n == 0 && (shape.KvHeads % n == 0 || n % shape.KvHeads == 0);
+
+    /// <summary>KV heads each device holds.</summary>
+    public static int LocalKvHeads(ModelShape shape, int numDevice) => Math.Max(1, shape.KvHeads / numDevice);
+
     /// <summary>[start, start + count) of a dimension of the given size held by <paramref name="device"/>.</summary>
     public static (long Start, long Count) Range(string dimension, long size, ModelShape shape, int numDevice, int device)
     {
+        if (dimension == "kvDim" && shape.KvHeads < numDevice)
+        {
+            // Device d's query heads [d·H/N, (d+1)·H/N) all read KV head (d·H/N) / (H/KvHeads).
+            long kvHead = (long)device * shape.KvHeads / numDevice;
+            return (kvHead * shape.HeadDim, shape.HeadDim);
+        }
+
         long unit = dimension switch
         {
             "qDim" or "kvDim" => shape.HeadDim,

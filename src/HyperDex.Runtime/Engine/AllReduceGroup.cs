@@ -12,6 +12,7 @@ internal sealed class AllReduceGroup
 {
     private readonly Barrier? _barrier;
     private readonly ActivationBuffer[][] _partials;
+    private readonly float[][][] _scalars;
 
     public AllReduceGroup(int numDevice, int width, Barrier? barrier)
     {
@@ -21,7 +22,15 @@ internal sealed class AllReduceGroup
         {
             _partials[d] = [new ActivationBuffer($"partial{d}a", width), new ActivationBuffer($"partial{d}b", width)];
         }
+
+        _scalars = new float[numDevice][][];
+        for (int d = 0; d < numDevice; d++)
+        {
+            _scalars[d] = [new float[2], new float[2]];
+        }
     }
+
+    public int NumDevice => _partials.Length;
 
     public int Width => _partials[0][0].Width;
 
@@ -31,6 +40,27 @@ internal sealed class AllReduceGroup
         {
             pair[0].EnsureRows(rows);
             pair[1].EnsureRows(rows);
+        }
+    }
+
+    /// <summary>
+    /// totals = Σ_d local_d of a few scalars per row (a distributed norm's sums), identically on every device. Uses the
+    /// same parity as <see cref="Reduce"/>: the caller takes it from its collective count.
+    /// </summary>
+    public void ReduceScalars(int device, int parity, ReadOnlySpan<float> local, Span<float> totals)
+    {
+        ref float[] mine = ref _scalars[device][parity];
+        if (mine.Length < local.Length)
+        {
+            mine = new float[local.Length];
+        }
+
+        local.CopyTo(mine);
+        _barrier?.SignalAndWait();
+        totals[..local.Length].Clear();
+        foreach (var pair in _scalars)
+        {
+            TensorPrimitives.Add(totals[..local.Length], pair[parity].AsSpan(0, local.Length), totals[..local.Length]);
         }
     }
 

@@ -212,6 +212,8 @@ public sealed class HostEngine : IDisposable
             }
 
             PrepareStep(sequence, tokens);
+            _step.LogitRows[0] = tokens.Length - 1;
+            _step.LogitCount = 1;
             for (int d = 0; d < _startSignals.Length; d++)
             {
                 _startSignals[d].Release();
@@ -237,15 +239,16 @@ public sealed class HostEngine : IDisposable
 
     private void PrepareStep(KvSequence sequence, ReadOnlySpan<int> tokens)
     {
-        if (_step.Tokens.Length < tokens.Length)
-        {
-            _step.Tokens = new int[tokens.Length];
-        }
-
+        _step.EnsureRows(tokens.Length, 1);
         tokens.CopyTo(_step.Tokens);
         _step.Rows = tokens.Length;
-        _step.Start = sequence.Length;
-        _step.BlockTable = sequence.Blocks;
+        _step.SingleSequence = true;
+        for (int t = 0; t < tokens.Length; t++)
+        {
+            _step.Positions[t] = sequence.Length + t;
+            _step.BlockTables[t] = sequence.Blocks;
+        }
+
         _group.EnsureRows(tokens.Length);
         foreach (var device in _devices)
         {

@@ -22,7 +22,7 @@ public sealed class ArchitectureTests
     };
 
     private static ModelShape Resolve(JsonObject config) =>
-        SupportedArchitectures.Resolve(HfModelConfig.Parse(Encoding.UTF8.GetBytes(config.ToJsonString()), "config.json"), "config.json");
+        SupportedArchitectures.Resolve(HfModelConfig.Parse(Encoding.UTF8.GetBytes(config.ToJsonString()), "config.json"));
 
     private static string ErrorOf(JsonObject config) => Assert.Throws<HdxException>(() => Resolve(config)).ErrorId;
 
@@ -30,7 +30,7 @@ public sealed class ArchitectureTests
     public void ResolvesTheLlamaTensorsWithHfDefaults()
     {
         var shape = Resolve(Config());
-        Assert.Equal((16, 1e-6, 10000.0, false, false), (shape.HeadDim, shape.Eps, shape.RopeTheta, shape.Tied, shape.QkvBias));
+        Assert.Equal((16, 1e-6, 10000.0, false, false), (shape.HeadDim, shape.Eps, shape.Block.Layers[0].Rope!.Theta, shape.Tied, shape.Block.QkvBias));
         Assert.Equal(3 + (2 * 9), shape.Tensors.Count);
         var k = shape.Tensors.Single(t => t.Canonical == "layers.1.attn.k");
         Assert.Equal(("model.layers.1.self_attn.k_proj.weight", 32L, 64L, 0, "kvDim"), (k.Source, k.Shape[0], k.Shape[1], k.SplitAxis, k.SplitDimension));
@@ -64,11 +64,10 @@ public sealed class ArchitectureTests
         config["rope_theta"] = 500000.0;
         config["rope_scaling"] = new JsonObject { ["rope_type"] = "llama3", ["factor"] = 8.0, ["low_freq_factor"] = 1.0, ["high_freq_factor"] = 4.0, ["original_max_position_embeddings"] = 8192 };
         var shape = Resolve(config);
-        Assert.Equal((32, 2, 500000.0), (shape.HeadDim, shape.RopeScalingType, shape.RopeTheta));
-        Assert.Equal(new RopeScaling("llama3", 8, 1, 4, 8192), shape.RopeScaling);
+        Assert.Equal(new RopeSpec(500000.0, 32, "llama3", 8, 1, 4, 8192), shape.Block.Layers[0].Rope);
         Assert.Equal(new long[] { 128, 64 }, shape.Tensors.Single(t => t.Canonical == "layers.0.attn.q").Shape);
         config["rope_scaling"] = new JsonObject { ["type"] = "linear", ["factor"] = 2.0 };
-        Assert.Equal(1, Resolve(config).RopeScalingType);
+        Assert.Equal(("linear", 2.0), (Resolve(config).Block.Layers[1].Rope!.Scaling, Resolve(config).Block.Layers[1].Rope!.Factor));
     }
 
     [Fact]
@@ -86,9 +85,9 @@ public sealed class ArchitectureTests
     [Fact]
     public void NamesAnUnsupportedArchitectureAndListsTheSupportedOnes()
     {
-        var error = Assert.Throws<HdxException>(() => Resolve(Config("GPT2LMHeadModel")));
+        var error = Assert.Throws<HdxException>(() => Resolve(Config("BloomForCausalLM")));
         Assert.Equal(("ArchitectureNotSupported", HdxErrorKind.NotSupported), (error.ErrorId, error.Kind));
-        Assert.Contains("'GPT2LMHeadModel'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'BloomForCausalLM'", error.Message, StringComparison.Ordinal);
         Assert.All(SupportedArchitectures.All, d => Assert.Contains(d.Name, error.Message, StringComparison.Ordinal));
     }
 
@@ -96,7 +95,7 @@ public sealed class ArchitectureTests
     public void RejectsWhatTheLlamaProgramCannotRun()
     {
         var act = Config();
-        act["hidden_act"] = "gelu";
+        act["hidden_act"] = "mish";
         Assert.Equal("ActivationNotSupported", ErrorOf(act));
         var yarn = Config();
         yarn["rope_scaling"] = new JsonObject { ["rope_type"] = "yarn", ["factor"] = 4.0 };

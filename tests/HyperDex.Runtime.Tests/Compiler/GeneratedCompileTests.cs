@@ -55,8 +55,8 @@ public sealed class GeneratedCompileTests : IDisposable
         }
 
         var program = CompiledJson.Read<DeviceProgram>(CompiledLayout.Program(result.Path, numDevice, numDevice - 1));
-        var project = program.Instructions.First(i => i.Op == OpCode.NormProject);
-        Assert.Equal(architecture == "Qwen2ForCausalLM" ? "layers.0.attn.q_bias" : "", project.Weights[4]);
+        var project = program.Instructions.First(i => i.Op == OpCode.Project);
+        Assert.Equal(architecture == "Qwen2ForCausalLM" ? "layers.0.attn.q_bias" : "", project.Weights.ElementAtOrDefault(3) ?? "");
         Assert.Equal(kvHeads / numDevice, program.KvCaches[0].KvHeads);
         var logits = program.Instructions[^1].Attributes;
         Assert.Equal(301 * (numDevice - 1) / numDevice, (int)logits["vocabStart"]);
@@ -151,8 +151,10 @@ public sealed class GeneratedCompileTests : IDisposable
         config["rope_scaling"] = new JsonObject { ["rope_type"] = "llama3", ["factor"] = 32.0, ["low_freq_factor"] = 1.0, ["high_freq_factor"] = 4.0, ["original_max_position_embeddings"] = 64 };
         File.WriteAllText(Path.Combine(model, "config.json"), config.ToJsonString());
         var result = Compile(model, 1);
-        var rotary = CompiledJson.Read<DeviceProgram>(CompiledLayout.Program(result.Path, 1, 0)).Instructions.First(i => i.Op == OpCode.RotaryKvWrite).Attributes;
-        Assert.Equal((500000.0, 2.0, 32.0, 1.0, 4.0, 64.0), (rotary["ropeTheta"], rotary["ropeScalingType"], rotary["ropeFactor"],
-            rotary["ropeLowFreqFactor"], rotary["ropeHighFreqFactor"], rotary["ropeOriginalMaxPositions"]));
+        var instruction = CompiledJson.Read<DeviceProgram>(CompiledLayout.Program(result.Path, 1, 0)).Instructions.First(i => i.Op == OpCode.Rotary);
+        var rotary = instruction.Attributes;
+        Assert.Equal("llama3", instruction.Modes["scaling"]);
+        Assert.Equal((500000.0, 32.0, 1.0, 4.0, 64.0), (rotary["theta"], rotary["factor"],
+            rotary["lowFreqFactor"], rotary["highFreqFactor"], rotary["originalMaxPositions"]));
     }
 }

@@ -40,7 +40,7 @@ public sealed class StoriesCompileTests : IDisposable
         // Tied: on one device the logits read embed itself; on more, each device holds its vocabulary rows as lm_head.
         string head = numDevice == 1 ? "embed" : "lm_head";
         Assert.Equal(numDevice > 1, images[0].Index.Tensors.Any(t => t.Name == "lm_head"));
-        Assert.Equal(head, CompiledJson.Read<DeviceProgram>(CompiledLayout.Program(output, numDevice, 0)).Instructions[^1].Weights[1]);
+        Assert.Equal(head, CompiledJson.Read<DeviceProgram>(CompiledLayout.Program(output, numDevice, 0)).Instructions[^1].Weights[0]);
         Assert.Equal(source.Floats("model.embed_tokens.weight"), CompiledImage.JoinRows(images.Select(i => i.Floats(head))));
         Assert.Equal(source.Floats("model.norm.weight"), images[0].Floats("final_norm"));
         for (int l = 0; l < 5; l++)
@@ -69,23 +69,25 @@ public sealed class StoriesCompileTests : IDisposable
         var program = CompiledJson.Read<DeviceProgram>(CompiledLayout.Program(output, 2, 1));
         var index = CompiledJson.Read<ParamIndex>(CompiledLayout.ParamIndex(output, 2, 1));
         Assert.Equal((2, 1, 256, 16, 512), (program.NumDevice, program.Device, program.MaxLength, program.KvBlockSize, program.VocabSize));
-        Assert.Equal(1 + (5 * 6) + 1, program.Instructions.Count);
-        Assert.Equal(new[] { OpCode.Embed, OpCode.NormProject, OpCode.RotaryKvWrite, OpCode.Attention, OpCode.ProjectAllReduceAdd, OpCode.NormGateUpActivation, OpCode.ProjectAllReduceAdd },
-            program.Instructions.Take(7).Select(i => i.Op));
-        Assert.Equal(OpCode.FinalNormLogits, program.Instructions[^1].Op);
+        Assert.Equal(1 + (5 * 9) + 2, program.Instructions.Count);
+        Assert.Equal(new[] { OpCode.Embed, OpCode.Norm, OpCode.Project, OpCode.Rotary, OpCode.KvWrite, OpCode.Attention, OpCode.ProjectAllReduce, OpCode.Norm, OpCode.Project, OpCode.ProjectAllReduce },
+            program.Instructions.Take(10).Select(i => i.Op));
+        Assert.Equal(new[] { OpCode.Norm, OpCode.Logits }, program.Instructions.TakeLast(2).Select(i => i.Op));
 
         var names = index.Tensors.Select(t => t.Name).ToHashSet();
         Assert.All(program.Instructions.SelectMany(i => i.Weights).Where(w => w != ""), w => Assert.Contains(w, names));
         var widths = program.Buffers.ToDictionary(b => b.Name, b => b.Width);
-        Assert.Equal((64, 32, 16, 16, 32, 86, 256), (widths["x"], widths["q"], widths["k"], widths["v"], widths["attn"], widths["act"], widths["logits"]));
+        Assert.Equal((64, 32, 16, 16, 32, 86), (widths["x"], widths["q"], widths["k"], widths["v"], widths["attn"], widths["act"]));
+        Assert.Equal(256, (int)program.Instructions[^1].Attributes["vocabCount"]);
 
-        var rotary = program.Instructions[2];
-        Assert.Equal((4.0, 2.0, 8.0, 10000.0, 0.0), (rotary.Attributes["heads"], rotary.Attributes["kvHeads"], rotary.Attributes["headDim"], rotary.Attributes["ropeTheta"], rotary.Attributes["ropeScalingType"]));
-        Assert.Equal(1 / Math.Sqrt(8), program.Instructions[3].Attributes["scale"], 12);
+        var rotary = program.Instructions[3];
+        Assert.Equal((4.0, 2.0, 8.0, 10000.0, "none"), (rotary.Attributes["heads"], rotary.Attributes["kvHeads"], rotary.Attributes["headDim"], rotary.Attributes["theta"], rotary.Modes["scaling"]));
+        Assert.Equal(1 / Math.Sqrt(8), program.Instructions[5].Attributes["scale"], 12);
         Assert.Equal(1e-5, program.Instructions[1].Attributes["eps"], 12);
         var logits = program.Instructions[^1];
         Assert.Equal((256.0, 256.0), (logits.Attributes["vocabStart"], logits.Attributes["vocabCount"]));
-        Assert.Equal(new[] { "final_norm", "lm_head" }, logits.Weights);
+        Assert.Equal(new[] { "final_norm" }, program.Instructions[^2].Weights);
+        Assert.Equal(new[] { "lm_head" }, logits.Weights);
         Assert.Equal(new[] { 256, 64 }, index.Tensors.Single(t => t.Name == "lm_head").Shape);
         Assert.Equal(HdxDtype.F16, index.Tensors.Single(t => t.Name == "layers.0.attn.q").Dtype);
         Assert.Equal(HdxDtype.F32, index.Tensors.Single(t => t.Name == "layers.0.attn_norm").Dtype);

@@ -165,40 +165,46 @@ public static class TestCompiledModel
     private static DeviceProgram Program(HfCheckpoint c, int n, int d, int blockSize, int maxLength)
     {
         int hd = c.HeadDim, heads = c.Heads / n, kv = c.KvHeads / n, vocab = c.Vocab / n;
-        var rope = new Dictionary<string, double> { ["heads"] = heads, ["kvHeads"] = kv, ["headDim"] = hd, ["ropeTheta"] = c.RopeTheta };
+        var rope = new Dictionary<string, double> { ["heads"] = heads, ["kvHeads"] = kv, ["headDim"] = hd, ["rotaryDim"] = hd, ["theta"] = c.RopeTheta };
+        var ropeModes = new Dictionary<string, string> { ["style"] = "half", ["scaling"] = "none" };
         var scaling = c.Config["rope_scaling"];
         string? type = scaling?["rope_type"]?.GetValue<string>() ?? scaling?["type"]?.GetValue<string>();
         if (type == "linear")
         {
-            rope["ropeScalingType"] = 1;
-            rope["ropeFactor"] = scaling!["factor"]!.GetValue<double>();
+            ropeModes["scaling"] = "linear";
+            rope["factor"] = scaling!["factor"]!.GetValue<double>();
         }
         else if (type == "llama3")
         {
-            rope["ropeScalingType"] = 2;
-            rope["ropeFactor"] = scaling!["factor"]!.GetValue<double>();
-            rope["ropeLowFreqFactor"] = scaling["low_freq_factor"]!.GetValue<double>();
-            rope["ropeHighFreqFactor"] = scaling["high_freq_factor"]!.GetValue<double>();
-            rope["ropeOriginalMaxPositions"] = scaling["original_max_position_embeddings"]!.GetValue<double>();
+            ropeModes["scaling"] = "llama3";
+            rope["factor"] = scaling!["factor"]!.GetValue<double>();
+            rope["lowFreqFactor"] = scaling["low_freq_factor"]!.GetValue<double>();
+            rope["highFreqFactor"] = scaling["high_freq_factor"]!.GetValue<double>();
+            rope["originalMaxPositions"] = scaling["original_max_position_embeddings"]!.GetValue<double>();
         }
 
         var eps = new Dictionary<string, double> { ["eps"] = c.Eps };
+        var rms = new Dictionary<string, string> { ["kind"] = "rms" };
         var instructions = new List<Instruction> { new() { Op = OpCode.Embed, Outputs = ["x"], Weights = ["embed"] } };
         for (int l = 0; l < c.Layers; l++)
         {
-            instructions.Add(new() { Op = OpCode.NormProject, Layer = l, Inputs = ["x"], Outputs = ["q", "k", "v"], Weights = [$"layers.{l}.attn_norm", $"layers.{l}.attn.q", $"layers.{l}.attn.k", $"layers.{l}.attn.v"], Attributes = eps });
-            instructions.Add(new() { Op = OpCode.RotaryKvWrite, Layer = l, Inputs = ["q", "k", "v"], Attributes = rope });
+            instructions.Add(new() { Op = OpCode.Norm, Layer = l, Inputs = ["x"], Outputs = ["h"], Weights = [$"layers.{l}.attn_norm"], Attributes = eps, Modes = rms });
+            instructions.Add(new() { Op = OpCode.Project, Layer = l, Inputs = ["h"], Outputs = ["q", "k", "v"], Weights = [$"layers.{l}.attn.q", $"layers.{l}.attn.k", $"layers.{l}.attn.v"] });
+            instructions.Add(new() { Op = OpCode.Rotary, Layer = l, Inputs = ["q", "k"], Attributes = rope, Modes = ropeModes });
+            instructions.Add(new() { Op = OpCode.KvWrite, Layer = l, Inputs = ["k", "v"] });
             instructions.Add(new() { Op = OpCode.Attention, Layer = l, Inputs = ["q"], Outputs = ["attn"], Attributes = new Dictionary<string, double> { ["heads"] = heads, ["kvHeads"] = kv, ["headDim"] = hd, ["scale"] = 1 / Math.Sqrt(hd) } });
-            instructions.Add(new() { Op = OpCode.ProjectAllReduceAdd, Layer = l, Inputs = ["attn"], Outputs = ["x"], Weights = [$"layers.{l}.attn.o", ""] });
-            instructions.Add(new() { Op = OpCode.NormGateUpActivation, Layer = l, Inputs = ["x"], Outputs = ["act"], Weights = [$"layers.{l}.mlp_norm", $"layers.{l}.mlp.gate", $"layers.{l}.mlp.up"], Attributes = new Dictionary<string, double> { ["eps"] = c.Eps, ["activation"] = 0 } });
-            instructions.Add(new() { Op = OpCode.ProjectAllReduceAdd, Layer = l, Inputs = ["act"], Outputs = ["x"], Weights = [$"layers.{l}.mlp.down", ""] });
+            instructions.Add(new() { Op = OpCode.ProjectAllReduce, Layer = l, Inputs = ["attn"], Outputs = ["x"], Weights = [$"layers.{l}.attn.o"] });
+            instructions.Add(new() { Op = OpCode.Norm, Layer = l, Inputs = ["x"], Outputs = ["h"], Weights = [$"layers.{l}.mlp_norm"], Attributes = eps, Modes = rms });
+            instructions.Add(new() { Op = OpCode.Project, Layer = l, Inputs = ["h"], Outputs = ["act"], Weights = [$"layers.{l}.mlp.gate", $"layers.{l}.mlp.up"], Modes = new Dictionary<string, string> { ["epilogue"] = "gated", ["activation"] = "silu" } });
+            instructions.Add(new() { Op = OpCode.ProjectAllReduce, Layer = l, Inputs = ["act"], Outputs = ["x"], Weights = [$"layers.{l}.mlp.down"] });
         }
 
-        instructions.Add(new() { Op = OpCode.FinalNormLogits, Inputs = ["x"], Weights = ["final_norm", "lm_head"], Attributes = new Dictionary<string, double> { ["eps"] = c.Eps, ["vocabStart"] = d * vocab, ["vocabCount"] = vocab } });
+        instructions.Add(new() { Op = OpCode.Norm, Inputs = ["x"], Outputs = ["h"], Weights = ["final_norm"], Attributes = eps, Modes = rms });
+        instructions.Add(new() { Op = OpCode.Logits, Inputs = ["h"], Weights = ["lm_head"], Attributes = new Dictionary<string, double> { ["vocabStart"] = d * vocab, ["vocabCount"] = vocab } });
         return new DeviceProgram
         {
             NumDevice = n, Device = d, MaxLength = maxLength, KvBlockSize = blockSize, VocabSize = c.Vocab,
-            Buffers = [new("x", c.Hidden), new("q", heads * hd), new("k", kv * hd), new("v", kv * hd), new("attn", heads * hd), new("act", c.Intermediate / n)],
+            Buffers = [new("x", c.Hidden), new("h", c.Hidden), new("q", heads * hd), new("k", kv * hd), new("v", kv * hd), new("attn", heads * hd), new("act", c.Intermediate / n)],
             KvCaches = Enumerable.Range(0, c.Layers).Select(l => new KvCacheDecl(l, kv, hd)).ToList(),
             Instructions = instructions,
         };

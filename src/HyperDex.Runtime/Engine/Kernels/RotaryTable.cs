@@ -2,8 +2,9 @@ namespace HyperDex.Runtime.Engine.Kernels;
 
 /// <summary>
 /// cos/sin of every position up to MaxLength for one rotary configuration, computed once at load in fp32 exactly as
-/// HF's LlamaRotaryEmbedding does (inv_freq = 1 / theta^(2i/d), optionally rescaled by "linear" or "llama3").
-/// Applied in HF's rotate-half convention: pairs are (i, i + d/2).
+/// HF's rotary embeddings do (inv_freq = 1 / theta^(2i/d) over the d = rotaryDim rotated values of a head,
+/// optionally rescaled by "linear" or "llama3"). Applied to the first d values of each head, in HF's rotate-half
+/// convention (pairs (i, i + d/2): Llama, NeoX, Phi, ...) or on interleaved pairs (2i, 2i + 1: GPT-J, Cohere).
 /// </summary>
 internal sealed class RotaryTable
 {
@@ -15,12 +16,17 @@ internal sealed class RotaryTable
     private readonly float[] _sin;
     private readonly int _half;
 
-    public RotaryTable(int headDim, int maxLength, double theta, int scalingType, double factor,
+    private readonly int _rotaryDim;
+    private readonly bool _interleaved;
+
+    public RotaryTable(int headDim, int rotaryDim, bool interleaved, int maxLength, double theta, int scalingType, double factor,
         double lowFreqFactor, double highFreqFactor, double originalMaxPositions)
     {
         HeadDim = headDim;
-        _half = headDim / 2;
-        float[] inverseFrequency = InverseFrequencies(headDim, theta, scalingType, factor, lowFreqFactor, highFreqFactor, originalMaxPositions);
+        _rotaryDim = rotaryDim;
+        _interleaved = interleaved;
+        _half = rotaryDim / 2;
+        float[] inverseFrequency = InverseFrequencies(rotaryDim, theta, scalingType, factor, lowFreqFactor, highFreqFactor, originalMaxPositions);
         _cos = new float[maxLength * _half];
         _sin = new float[maxLength * _half];
         for (int position = 0; position < maxLength; position++)
@@ -36,6 +42,7 @@ internal sealed class RotaryTable
 
     public int HeadDim { get; }
 
+    /// <param name="headDim">The rotated dimensions (the rotary dim).</param>
     public static float[] InverseFrequencies(int headDim, double theta, int scalingType, double factor,
         double lowFreqFactor, double highFreqFactor, double originalMaxPositions)
     {
@@ -90,7 +97,20 @@ internal sealed class RotaryTable
         ReadOnlySpan<float> sin = _sin.AsSpan(position * _half, _half);
         for (int offset = 0; offset < heads.Length; offset += HeadDim)
         {
-            Span<float> head = heads.Slice(offset, HeadDim);
+            Span<float> head = heads.Slice(offset, _rotaryDim);
+            if (_interleaved)
+            {
+                for (int i = 0; i < _half; i++)
+                {
+                    float x1 = head[2 * i];
+                    float x2 = head[2 * i + 1];
+                    head[2 * i] = x1 * cos[i] - x2 * sin[i];
+                    head[2 * i + 1] = x2 * cos[i] + x1 * sin[i];
+                }
+
+                continue;
+            }
+
             for (int i = 0; i < _half; i++)
             {
                 float x1 = head[i];

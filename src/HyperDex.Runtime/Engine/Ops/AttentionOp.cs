@@ -8,22 +8,29 @@ namespace HyperDex.Runtime.Engine.Ops;
 /// positions 0..its own, block by block through the block table. Work items are (row, KV head), split across
 /// workers: the query heads that share a KV head go through each cached block together while it is in L1, so a step
 /// reads the cache once, not once per query head.
-/// Prefill steps of several rows go through <see cref="TiledAttention"/> instead (matrix-matrix tiles per head).
+/// Prefill steps of several rows go through <see cref="TiledAttention"/> instead (matrix-matrix tiles per head), unless
+/// the layer has a sliding window or soft-capped scores, or the rows belong to several sequences.
+/// A sliding window of W keeps the positions p − W &lt; q ≤ p (HF's sliding mask); soft-capping maps each scaled score s
+/// to tanh(s / c) · c before the softmax (Gemma 2).
 /// </summary>
 internal sealed class AttentionOp : BoundOp
 {
     private readonly Job _job;
     private readonly TiledAttention _tiled;
 
-    public AttentionOp(ActivationBuffer q, ActivationBuffer output, int heads, float scale, KvLayerStorage cache, int maxLength, int workers)
+    private readonly bool _plainCausal;
+
+    public AttentionOp(ActivationBuffer q, ActivationBuffer output, int heads, float scale, int window, float softcap, KvLayerStorage cache,
+        int maxLength, int workers)
     {
-        _job = new Job(q, output, heads, scale, cache, maxLength, workers);
+        _job = new Job(q, output, heads, scale, window, softcap, cache, maxLength, workers);
         _tiled = new TiledAttention(q, output, heads, scale, cache);
+        _plainCausal = window == 0 && softcap == 0;
     }
 
     public override void Execute(DeviceState device, StepContext step)
     {
-        if (step.Rows >= TiledAttention.MinRows && _tiled.Supports && MatVecKernels.IsSupported)
+        if (step.Rows >= TiledAttention.MinRows && _plainCausal && step.SingleSequence && _tiled.Supports && MatVecKernels.IsSupported)
         {
             _tiled.Step = step;
             device.Pool.Run(_tiled, _job.Heads);
@@ -33,7 +40,7 @@ internal sealed class AttentionOp : BoundOp
 
         _job.Step = step;
         // Each (row, KV head) costs about 4 · positions · headDim · group flops; tiny steps run inline rather than wake helpers.
-        long work = 4L * (step.Start + step.Rows) * _job.HeadDim * _job.Group;
+        long work = 4L * (step.Positions[step.Rows - 1] + 1) * _job.HeadDim * _job.Group;
         device.Pool.Run(_job, step.Rows * _job.KvHeads, (int)Math.Max(1, ComputePool.MinWorkPerWorker / work));
         _job.Step = null;
     }
@@ -43,17 +50,22 @@ internal sealed class AttentionOp : BoundOp
         private readonly ActivationBuffer _q;
         private readonly ActivationBuffer _output;
         private readonly float _scale;
+        private readonly int _window;
+        private readonly float _softcap;
         private readonly KvLayerStorage _cache;
         private readonly int _group;
         private readonly int _workers;
         private readonly int _maxLength;
 
-        public Job(ActivationBuffer q, ActivationBuffer output, int heads, float scale, KvLayerStorage cache, int maxLength, int workers)
+        public Job(ActivationBuffer q, ActivationBuffer output, int heads, float scale, int window, float softcap, KvLayerStorage cache,
+            int maxLength, int workers)
         {
             _q = q;
             _output = output;
             Heads = heads;
             _scale = scale;
+            _window = window;
+            _softcap = softcap;
             _cache = cache;
             _group = heads / cache.KvHeads;
             _workers = workers;
@@ -103,6 +115,26 @@ internal sealed class AttentionOp : BoundOp
             return t_headScores;
         }
 
+        /// <summary>The first position row <paramref name="t"/> attends: 0, or the start of its sliding window.</summary>
+        private int FirstPosition(StepContext step, int t) => _window > 0 ? Math.Max(0, step.Positions[t] - _window + 1) : 0;
+
+        /// <summary>
+        /// Soft-capping, then scores → probabilities in place; <paramref name="masked"/> leading scores (before the
+        /// window, computed only because they share its first block) get probability 0.
+        /// </summary>
+        private void Softmax(Span<float> scores, int masked)
+        {
+            if (_softcap > 0)
+            {
+                TensorPrimitives.Multiply(scores, 1 / _softcap, scores);
+                TensorPrimitives.Tanh(scores, scores);
+                TensorPrimitives.Multiply(scores, _softcap, scores);
+            }
+
+            scores[..masked].Fill(float.NegativeInfinity);
+            Softmax(scores);
+        }
+
         /// <summary>Scores → probabilities, in place.</summary>
         private static void Softmax(Span<float> scores)
         {
@@ -135,7 +167,10 @@ internal sealed class AttentionOp : BoundOp
             StepContext step = Step!;
             int headDim = _cache.HeadDim;
             int blockSize = _cache.BlockSize;
-            int length = step.Start + t + 1;
+            int[] blockTable = step.BlockTables[t];
+            int length = step.Positions[t] + 1;
+            int lowest = FirstPosition(step, t);
+            int from = lowest / blockSize * blockSize;
             int heads = (last - first) * _group;
             fixed (float* keys = _cache.Keys)
             fixed (float* values = _cache.Values)
@@ -145,10 +180,10 @@ internal sealed class AttentionOp : BoundOp
             {
                 float* query = q + t * (long)_q.Width + first * _group * headDim;
                 float* output = o + t * (long)_output.Width + first * _group * headDim;
-                for (int position = 0; position < length; position += blockSize)
+                for (int position = from; position < length; position += blockSize)
                 {
                     int count = Math.Min(blockSize, length - position);
-                    float* block = keys + _cache.Offset(step.BlockTable[position / blockSize], first, 0);
+                    float* block = keys + _cache.Offset(blockTable[position / blockSize], first, 0);
                     for (int h = 0; h < heads; h++)
                     {
                         AttentionKernels.Scores(query + h * headDim, block + h / _group * (long)blockSize * headDim, count, headDim, _scale, scores + h * length + position);
@@ -157,14 +192,14 @@ internal sealed class AttentionOp : BoundOp
 
                 for (int h = 0; h < heads; h++)
                 {
-                    Softmax(new Span<float>(scores + h * length, length));
+                    Softmax(new Span<float>(scores + h * length + from, length - from), lowest - from);
                 }
 
                 new Span<float>(output, heads * headDim).Clear();
-                for (int position = 0; position < length; position += blockSize)
+                for (int position = from; position < length; position += blockSize)
                 {
                     int count = Math.Min(blockSize, length - position);
-                    float* block = values + _cache.Offset(step.BlockTable[position / blockSize], first, 0);
+                    float* block = values + _cache.Offset(blockTable[position / blockSize], first, 0);
                     for (int h = 0; h < heads; h++)
                     {
                         AttentionKernels.Accumulate(scores + h * length + position, block + h / _group * (long)blockSize * headDim, count, headDim, output + h * headDim);
@@ -185,27 +220,30 @@ internal sealed class AttentionOp : BoundOp
                 int t = item / Heads;
                 int head = item % Heads;
                 int kvHead = head / _group;
-                int length = step.Start + t + 1;
+                int[] blockTable = step.BlockTables[t];
+                int length = step.Positions[t] + 1;
+                int lowest = FirstPosition(step, t);
+                int from = lowest / blockSize * blockSize;
                 ReadOnlySpan<float> query = _q.Row(t).Slice(head * headDim, headDim);
                 Span<float> scores = Scratch().AsSpan(0, length);
 
-                for (int position = 0; position < length; position += blockSize)
+                for (int position = from; position < length; position += blockSize)
                 {
                     int count = Math.Min(blockSize, length - position);
-                    int offset = _cache.Offset(step.BlockTable[position / blockSize], kvHead, 0);
+                    int offset = _cache.Offset(blockTable[position / blockSize], kvHead, 0);
                     for (int slot = 0; slot < count; slot++)
                     {
                         scores[position + slot] = TensorPrimitives.Dot(query, keys.AsSpan(offset + slot * headDim, headDim)) * _scale;
                     }
                 }
 
-                Softmax(scores);
+                Softmax(scores[from..], lowest - from);
                 Span<float> output = _output.Row(t).Slice(head * headDim, headDim);
                 output.Clear();
-                for (int position = 0; position < length; position += blockSize)
+                for (int position = from; position < length; position += blockSize)
                 {
                     int count = Math.Min(blockSize, length - position);
-                    int offset = _cache.Offset(step.BlockTable[position / blockSize], kvHead, 0);
+                    int offset = _cache.Offset(blockTable[position / blockSize], kvHead, 0);
                     for (int slot = 0; slot < count; slot++)
                     {
                         TensorPrimitives.MultiplyAdd(values.AsSpan(offset + slot * headDim, headDim), scores[position + slot], output, output);
