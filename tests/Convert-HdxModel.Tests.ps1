@@ -87,7 +87,7 @@ Describe 'Convert-HdxModel' {
         $out | Should -Not -Exist
     }
 
-    It 'reports unexpected tensors and NaN values as problems' {
+    It 'reports NaN values as problems' {
         $model = New-TestModel 'nan'
         $file = Join-Path $model 'model.safetensors'
         $bytes = [IO.File]::ReadAllBytes($file)
@@ -95,11 +95,26 @@ Describe 'Convert-HdxModel' {
         $header = [Text.Encoding]::UTF8.GetString($bytes, 8, $length) | ConvertFrom-Json -AsHashtable
         [BitConverter]::GetBytes([float]::NaN).CopyTo($bytes, 8 + $length + $header['model.norm.weight'].data_offsets[0])
         [IO.File]::WriteAllBytes($file, $bytes)
-        Edit-SafetensorsHeader $file { param($h) $h['model.extra.weight'] = $h['model.norm.weight'].Clone(); $h['model.extra.weight']['data_offsets'] = @(0, 0); $h['model.extra.weight']['shape'] = @(0) }
         $report = Convert-HdxModel -Path $model -ValidateOnly -ScanNonFinite -WarningVariable warnings -WarningAction SilentlyContinue
-        $report.Problems | Should -Contain "unexpected tensor 'model.extra.weight' [0] is ignored"
         $report.Problems | Should -Contain "tensor 'model.norm.weight' holds 1 NaN/Inf value(s)"
-        $warnings.Count | Should -Be 2
+        $warnings.Count | Should -Be 1
+    }
+
+    It 'refuses a checkpoint tensor that the architecture does not read (it would change the computation)' {
+        $model = New-TestModel 'extra'
+        Edit-SafetensorsHeader (Join-Path $model 'model.safetensors') { param($h) $h['model.extra.weight'] = $h['model.norm.weight'].Clone(); $h['model.extra.weight']['data_offsets'] = @(0, 0); $h['model.extra.weight']['shape'] = @(0) }
+        $err = $null
+        Convert-HdxModel -Path $model -ValidateOnly -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'CheckpointTensorUnexpected,*'
+        $err[0].Exception.Message.Contains("'model.extra.weight' [0]") | Should -BeTrue
+    }
+
+    It 'reports the architecture, the block structure and every tensor''s fate' {
+        $report = Convert-HdxModel -Path (New-TestModel 'fates') -ValidateOnly
+        $report.Architecture | Should -Be 'LlamaForCausalLM'
+        $report.Block | Should -BeLike 'RmsNorm pre-norm, sequential residual, rotate-half rotary, gated silu MLP*'
+        $report.Tensors | Should -Contain 'model.layers.0.self_attn.k_proj.weight [32, 64] -> layers.0.attn.k [32, 64], split by kvDim'
+        $report.Tensors.Count | Should -Be (2 + 2 * 9 + 1)
     }
 }
 
@@ -142,9 +157,9 @@ Describe 'Convert-HdxModel bad input' {
     }
 
     It 'names an unsupported architecture and lists the supported ones' {
-        $gpt2 = New-TestModel 'gpt2' @('--architecture', 'GPT2LMHeadModel')
-        $failure = { Convert-HdxModel -Path $gpt2 -OutputPath $out } | Should -Throw -ErrorId 'ArchitectureNotSupported,*' -PassThru
-        $failure.Exception.Message | Should -BeLike "*'GPT2LMHeadModel'*LlamaForCausalLM*MistralForCausalLM*Qwen2ForCausalLM*"
+        $bloom = New-TestModel 'bloom' @('--architecture', 'BloomForCausalLM')
+        $failure = { Convert-HdxModel -Path $bloom -OutputPath $out } | Should -Throw -ErrorId 'ArchitectureNotSupported,*' -PassThru
+        $failure.Exception.Message | Should -BeLike "*'BloomForCausalLM'*LlamaForCausalLM*MistralForCausalLM*GPT2LMHeadModel*OPTForCausalLM*"
         $failure.CategoryInfo.Category | Should -Be 'NotImplemented'
         Split-Path $out | Should -Not -Exist
     }

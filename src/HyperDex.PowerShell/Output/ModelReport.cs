@@ -8,6 +8,8 @@ public sealed class ModelReport
         Path = report.SourcePath;
         ModelId = report.ModelId;
         Architecture = report.Architecture;
+        Block = report.Block;
+        Tensors = report.Tensors.ToArray();
         ParameterCount = report.ParameterCount;
         Layers = report.Layers;
         Hidden = report.Hidden;
@@ -30,6 +32,12 @@ public sealed class ModelReport
     public string ModelId { get; }
 
     public string Architecture { get; }
+
+    /// <summary>The block structure the architecture's descriptor chose for this config.</summary>
+    public string Block { get; }
+
+    /// <summary>Every checkpoint tensor's fate: the compiled tensor cut from it (transform, split), or ignored.</summary>
+    public string[] Tensors { get; }
 
     public long ParameterCount { get; }
 

@@ -9,6 +9,12 @@ public sealed record ModelReport
 
     public required string Architecture { get; init; }
 
+    /// <summary>The block structure the architecture's descriptor chose for this config (<see cref="Architectures.BlockSpec.Describe"/>).</summary>
+    public string Block { get; init; } = "";
+
+    /// <summary>Every checkpoint tensor's fate: "source [shape] -> canonical [shape] (transform), split by dim" or "ignored".</summary>
+    public IReadOnlyList<string> Tensors { get; init; } = Array.Empty<string>();
+
     public required long ParameterCount { get; init; }
 
     public required int Layers { get; init; }

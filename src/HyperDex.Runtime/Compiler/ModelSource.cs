@@ -244,6 +244,8 @@ public sealed class ModelSource : IDisposable
         SourcePath = Folder,
         ModelId = ModelId,
         Architecture = Shape.Descriptor.Name,
+        Block = Shape.Block.Describe(),
+        Tensors = TensorFates(),
         ParameterCount = Shape.ParameterCount,
         Layers = Shape.Layers,
         Hidden = Shape.Hidden,
@@ -259,6 +261,17 @@ public sealed class ModelSource : IDisposable
         OutputPath = outputPath,
         Dtype = dtype?.ToUserName(),
     };
+
+    /// <summary>What becomes of every checkpoint tensor: the canonical tensors cut from it, or ignored (a known buffer).</summary>
+    private List<string> TensorFates()
+    {
+        var bySource = Shape.Tensors.ToLookup(t => t.Source, StringComparer.Ordinal);
+        return Weights.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal).SelectMany(name => bySource[name].Any()
+            ? bySource[name].Select(t => $"{name} {t.SourceShapeText} -> {t.Canonical} {t.ShapeText}"
+                + (t.Transform.IsNone ? "" : $" ({t.Transform.Describe()})")
+                + (t.SplitDimension is { } split ? $", split by {split}" : ", replicated"))
+            : [$"{name} {Weights.Get(name).ShapeText}: ignored (not a parameter)"]).ToList();
+    }
 
     public void Dispose() => Weights.Dispose();
 }

@@ -136,3 +136,112 @@ public sealed class ArchitectureTests
         }
     }
 }
+
+/// <summary>The two inputs that gave wrong text without an error before the descriptors, and the refusals.</summary>
+public sealed class ArchitectureRegressionTests
+{
+    private static ModelShape Resolve(JsonObject config) =>
+        SupportedArchitectures.Resolve(HfModelConfig.Parse(Encoding.UTF8.GetBytes(config.ToJsonString()), "config.json"));
+
+    private static JsonObject Config(string architecture = "LlamaForCausalLM") => new()
+    {
+        ["architectures"] = new JsonArray(architecture),
+        ["hidden_size"] = 64,
+        ["intermediate_size"] = 128,
+        ["num_hidden_layers"] = 2,
+        ["num_attention_heads"] = 4,
+        ["num_key_value_heads"] = 2,
+        ["vocab_size"] = 300,
+        ["max_position_embeddings"] = 256,
+    };
+
+    [Fact]
+    public void LlamaAttentionBiasIncludesTheOutputBiasAndMlpBiasTheMlpBiases()
+    {
+        var config = Config();
+        config["attention_bias"] = true;
+        config["mlp_bias"] = true;
+        var sources = Resolve(config).Tensors.Select(t => t.Source).ToHashSet();
+        foreach (string name in new[] { "self_attn.q_proj.bias", "self_attn.o_proj.bias", "mlp.gate_proj.bias", "mlp.up_proj.bias", "mlp.down_proj.bias" })
+        {
+            Assert.Contains("model.layers.1." + name, sources);
+        }
+    }
+
+    [Fact]
+    public void ReadsTransformers5RopeParametersAndTheirPartialFactor()
+    {
+        var config = Config("StableLmForCausalLM");
+        config["rope_parameters"] = new JsonObject { ["rope_theta"] = 1000000.0, ["rope_type"] = "default", ["partial_rotary_factor"] = 0.25 };
+        var rope = Resolve(config).Block.Layers[0].Rope!;
+        Assert.Equal((1000000.0, 4), (rope.Theta, rope.RotaryDim));
+        var gemma3 = Config("Gemma3ForCausalLM");
+        gemma3["head_dim"] = 16;
+        gemma3["layer_types"] = new JsonArray("sliding_attention", "full_attention");
+        gemma3["sliding_window"] = 8;
+        gemma3["rope_parameters"] = new JsonObject
+        {
+            ["sliding_attention"] = new JsonObject { ["rope_theta"] = 10000.0, ["rope_type"] = "default" },
+            ["full_attention"] = new JsonObject { ["rope_theta"] = 1000000.0, ["rope_type"] = "linear", ["factor"] = 8.0 },
+        };
+        var layers = Resolve(gemma3).Block.Layers;
+        Assert.Equal((8, 10000.0, "none"), (layers[0].Window, layers[0].Rope!.Theta, layers[0].Rope!.Scaling));
+        Assert.Equal((0, 1000000.0, "linear", 8.0), (layers[1].Window, layers[1].Rope!.Theta, layers[1].Rope!.Scaling, layers[1].Rope!.Factor));
+    }
+
+    [Fact]
+    public void ReadsTransformers4KeysAndAliases()
+    {
+        var gpt2 = new JsonObject { ["architectures"] = new JsonArray("GPT2LMHeadModel"), ["n_embd"] = 64, ["n_layer"] = 2, ["n_head"] = 4, ["n_inner"] = null, ["vocab_size"] = 300, ["n_positions"] = 128 };
+        var shape = Resolve(gpt2);
+        Assert.Equal((64, 2, 4, 256, 128, 1e-5), (shape.Hidden, shape.Layers, shape.Heads, shape.Intermediate, shape.MaxPositions, shape.Eps));
+        var neox = Config("GPTNeoXForCausalLM");
+        neox["rotary_pct"] = 0.5;
+        neox["rope_theta"] = 20000.0;
+        Assert.Equal((20000.0, 8), (Resolve(neox).Block.Layers[0].Rope!.Theta, Resolve(neox).Block.Layers[0].Rope!.RotaryDim));
+    }
+
+    [Theory]
+    [InlineData("FalconForCausalLM", "alibi", "ConfigFeatureNotSupported")]
+    [InlineData("OPTForCausalLM", "do_layer_norm_before", "ConfigFeatureNotSupported")]
+    [InlineData("StableLmForCausalLM", "qk_layernorm", "ConfigFeatureNotSupported")]
+    [InlineData("GemmaForCausalLM", "use_bidirectional_attention", "ConfigFeatureNotSupported")]
+    public void RefusesConfigFeaturesItDoesNotImplement(string architecture, string flag, string errorId)
+    {
+        var config = Config(architecture);
+        config[flag] = flag != "do_layer_norm_before";
+        Assert.Equal(errorId, Assert.Throws<HdxException>(() => Resolve(config)).ErrorId);
+    }
+
+    [Theory]
+    [InlineData("yarn")]
+    [InlineData("dynamic")]
+    [InlineData("longrope")]
+    public void RefusesRopeScalingItDoesNotImplementInEitherConfigForm(string type)
+    {
+        var v4 = Config();
+        v4["rope_scaling"] = new JsonObject { ["rope_type"] = type, ["factor"] = 4.0 };
+        Assert.Equal("RopeScalingNotSupported", Assert.Throws<HdxException>(() => Resolve(v4)).ErrorId);
+        var v5 = Config();
+        v5["rope_parameters"] = new JsonObject { ["rope_type"] = type, ["factor"] = 4.0, ["rope_theta"] = 10000.0 };
+        Assert.Equal("RopeScalingNotSupported", Assert.Throws<HdxException>(() => Resolve(v5)).ErrorId);
+    }
+
+    [Fact]
+    public void MultiQueryModelsReplicateTheirKvHeadAcrossDevices()
+    {
+        var shape = Resolve(Config("GPTBigCodeForCausalLM").Let(c => c["multi_query"] = true));
+        Assert.Equal(1, shape.KvHeads);
+        HyperDex.Runtime.Compiler.Partition.Check(shape, 4);
+        Assert.Equal((0L, 16L), HyperDex.Runtime.Compiler.Partition.Range("kvDim", 16, shape, 4, 3));
+    }
+}
+
+internal static class JsonObjectExtensions
+{
+    public static JsonObject Let(this JsonObject config, Action<JsonObject> change)
+    {
+        change(config);
+        return config;
+    }
+}
