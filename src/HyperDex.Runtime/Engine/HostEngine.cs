@@ -187,6 +187,81 @@ public sealed class HostEngine : IDisposable
     /// </summary>
     public void Forward(KvSequence sequence, ReadOnlySpan<int> tokens, Span<float> logits)
     {
+        Validate(sequence, tokens);
+        lock (_stepLock)
+        {
+            ThrowIfFaulted();
+            BeginStep(tokens.Length, 1);
+            AddRows(sequence, tokens, 0);
+            _step.LogitRows[0] = tokens.Length - 1;
+            _step.SingleSequence = true;
+            RunStep();
+            _step.Logits.Row(0)[..VocabSize].CopyTo(logits);
+            Advance(sequence, tokens);
+        }
+
+        Blocks.RegisterFull(sequence);
+    }
+
+    /// <summary>
+    /// One forward step over several sequences at once (continuous batching): each item's tokens (a decode token, or
+    /// a chunk of a prompt) at its sequence's next positions, all rows through every projection together, so the
+    /// weights are read once per step rather than once per sequence; each item gets its last token's logits.
+    /// </summary>
+    public void Forward(IReadOnlyList<BatchItem> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        var seen = new HashSet<KvSequence>(ReferenceEqualityComparer.Instance);
+        int rows = 0;
+        foreach (var item in batch)
+        {
+            Validate(item.Sequence, item.Tokens.Span);
+            if (!seen.Add(item.Sequence))
+            {
+                throw new HdxException("SequenceInBatchTwice", HdxErrorKind.InvalidArgument, "a sequence may appear only once in a batch");
+            }
+
+            if (item.Logits.Length < VocabSize)
+            {
+                throw new ArgumentException($"each item needs room for {VocabSize} logits", nameof(batch));
+            }
+
+            rows = checked(rows + item.Tokens.Length);
+        }
+
+        lock (_stepLock)
+        {
+            ThrowIfFaulted();
+            BeginStep(rows, batch.Count);
+            int row = 0;
+            for (int i = 0; i < batch.Count; i++)
+            {
+                row = AddRows(batch[i].Sequence, batch[i].Tokens.Span, row);
+                _step.LogitRows[i] = row - 1;
+            }
+
+            _step.SingleSequence = batch.Count == 1;
+            RunStep();
+            for (int i = 0; i < batch.Count; i++)
+            {
+                _step.Logits.Row(i)[..VocabSize].CopyTo(batch[i].Logits.Span);
+                Advance(batch[i].Sequence, batch[i].Tokens.Span);
+            }
+        }
+
+        foreach (var item in batch)
+        {
+            Blocks.RegisterFull(item.Sequence);
+        }
+    }
+
+    private void Validate(KvSequence sequence, ReadOnlySpan<int> tokens)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (tokens.IsEmpty || sequence.Length + tokens.Length > sequence.Capacity)
         {
@@ -202,58 +277,65 @@ public sealed class HostEngine : IDisposable
                     $"token id {token} is outside the model's vocabulary of {VocabSize}", token);
             }
         }
-
-        lock (_stepLock)
-        {
-            if (_fault is not null)
-            {
-                throw new HdxException("EngineFaulted", HdxErrorKind.InvalidData,
-                    "the engine failed in an earlier step and must be reloaded", ModelPath, innerException: _fault);
-            }
-
-            PrepareStep(sequence, tokens);
-            _step.LogitRows[0] = tokens.Length - 1;
-            _step.LogitCount = 1;
-            for (int d = 0; d < _startSignals.Length; d++)
-            {
-                _startSignals[d].Release();
-            }
-
-            RunDevice(0);
-            if (_fault is not null)
-            {
-                throw new InvalidOperationException("a device worker failed during a forward step", _fault);
-            }
-
-            _step.Logits.Data.AsSpan(0, VocabSize).CopyTo(logits);
-            if (sequence.Tokens is { } ids)
-            {
-                tokens.CopyTo(ids.AsSpan(sequence.Length));
-            }
-
-            sequence.Length += tokens.Length;
-        }
-
-        Blocks.RegisterFull(sequence);
     }
 
-    private void PrepareStep(KvSequence sequence, ReadOnlySpan<int> tokens)
+    private void ThrowIfFaulted()
     {
-        _step.EnsureRows(tokens.Length, 1);
-        tokens.CopyTo(_step.Tokens);
-        _step.Rows = tokens.Length;
-        _step.SingleSequence = true;
-        for (int t = 0; t < tokens.Length; t++)
+        if (_fault is not null)
         {
-            _step.Positions[t] = sequence.Length + t;
-            _step.BlockTables[t] = sequence.Blocks;
+            throw new HdxException("EngineFaulted", HdxErrorKind.InvalidData,
+                "the engine failed in an earlier step and must be reloaded", ModelPath, innerException: _fault);
         }
+    }
 
-        _group.EnsureRows(tokens.Length);
+    /// <summary>Sizes the step for <paramref name="rows"/> rows and <paramref name="logitRows"/> sequences' logits.</summary>
+    private void BeginStep(int rows, int logitRows)
+    {
+        _step.EnsureRows(rows, logitRows);
+        _step.Rows = rows;
+        _step.LogitCount = logitRows;
+        _group.EnsureRows(rows);
         foreach (var device in _devices)
         {
-            device.EnsureRows(tokens.Length);
+            device.EnsureRows(rows);
         }
+    }
+
+    /// <summary>Writes a sequence's tokens as the step's rows from <paramref name="row"/>; returns the next free row.</summary>
+    private int AddRows(KvSequence sequence, ReadOnlySpan<int> tokens, int row)
+    {
+        for (int t = 0; t < tokens.Length; t++, row++)
+        {
+            _step.Tokens[row] = tokens[t];
+            _step.Positions[row] = sequence.Length + t;
+            _step.BlockTables[row] = sequence.Blocks;
+        }
+
+        return row;
+    }
+
+    private void RunStep()
+    {
+        for (int d = 0; d < _startSignals.Length; d++)
+        {
+            _startSignals[d].Release();
+        }
+
+        RunDevice(0);
+        if (_fault is not null)
+        {
+            throw new InvalidOperationException("a device worker failed during a forward step", _fault);
+        }
+    }
+
+    private static void Advance(KvSequence sequence, ReadOnlySpan<int> tokens)
+    {
+        if (sequence.Tokens is { } ids)
+        {
+            tokens.CopyTo(ids.AsSpan(sequence.Length));
+        }
+
+        sequence.Length += tokens.Length;
     }
 
     private void DeviceLoop(int device)
