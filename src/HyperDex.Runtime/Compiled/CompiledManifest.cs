@@ -35,6 +35,14 @@ public sealed record CompiledManifest
 
     public required GenerationDefaults Generation { get; init; }
 
+    /// <summary>
+    /// How the weight images lay out matrices: the host CPU backend's row-interleaved 4-row tiles
+    /// (<see cref="WeightTiles"/>). Another backend with its own layout writes its own name here.
+    /// </summary>
+    public string WeightLayout { get; init; } = HostTilesLayout;
+
+    public const string HostTilesLayout = "host-tiles-4";
+
     /// <summary>One entry per device count whose param/ and inst/ artifacts are complete.</summary>
     public required IReadOnlyList<DeviceVariant> Variants { get; init; }
 }

@@ -33,6 +33,13 @@ public static class CompiledModelFiles
                 $"'{modelPath}' has format version {manifest.FormatVersion}; this module reads {CompiledManifest.CurrentFormatVersion}", modelPath, Recompile);
         }
 
+        if (manifest.WeightLayout != CompiledManifest.HostTilesLayout)
+        {
+            throw new HdxException("CompiledModelLayoutUnsupported", HdxErrorKind.NotSupported,
+                $"'{modelPath}' lays out its weights as '{manifest.WeightLayout}', which the host engine does not read (it reads '{CompiledManifest.HostTilesLayout}')",
+                modelPath, "Compile the model again for the host engine with Invoke-HdxCompile.");
+        }
+
         return manifest;
     }
 

@@ -30,7 +30,8 @@ internal sealed class DeviceState : IDisposable
 
     public BoundOp[] Ops { get; set; } = Array.Empty<BoundOp>();
 
-    public long MemoryBytes => Image.Length + Kv.Values.Sum(kv => (kv.Keys.LongLength + kv.Values.LongLength) * sizeof(float));
+    public long MemoryBytes => Image.Length + Kv.Values.Sum(kv => (kv.Keys.LongLength + kv.Values.LongLength) * sizeof(float))
+        + Buffers.Values.Concat(Scratch).Sum(b => b.Data.LongLength * sizeof(float));
 
     /// <summary>Collectives executed so far; its parity picks the all-reduce buffer.</summary>
     public int CollectiveCount { get; set; }

@@ -10,7 +10,7 @@ namespace HyperDex.Runtime.Engine;
 /// runs on the calling thread; the others on persistent threads. Forward steps of different sequences are
 /// serialised, so one engine serves concurrent generations.
 /// </summary>
-public sealed class HostEngine : IDisposable
+public sealed class HostEngine : IExecutionBackend
 {
     private readonly DeviceState[] _devices;
     private readonly Thread[] _threads;
@@ -56,7 +56,10 @@ public sealed class HostEngine : IDisposable
 
     public KvBlockPool Blocks { get; }
 
-    /// <summary>Weight images (mapped) plus the KV block pool of every device: what keeping this engine loaded costs.</summary>
+    /// <summary>
+    /// Weight images (mapped), the KV block pool and the activation and scratch buffers of every device: what keeping
+    /// this engine loaded costs.
+    /// </summary>
     public long MemoryBytes => _devices.Sum(d => d.MemoryBytes);
 
     /// <summary>True after a step failed inside a worker; the engine must then be reloaded.</summary>

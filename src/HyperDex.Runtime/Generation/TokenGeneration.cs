@@ -17,7 +17,7 @@ public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<G
     /// <summary>Prompt rows per prefill step: large enough for efficient batches, small enough to stop promptly.</summary>
     public const int PrefillChunk = 512;
 
-    private readonly HostEngine _engine;
+    private readonly IExecutionBackend _engine;
     private readonly int[] _prompt;
     private readonly KvSequence _sequence;
     private readonly Sampler _sampler;
@@ -36,7 +36,7 @@ public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<G
     private bool _enumerated;
     private bool _disposed;
 
-    internal TokenGeneration(HostEngine engine, IHdxTokenizer tokenizer, int[] promptIds, ResolvedSampling sampling,
+    internal TokenGeneration(IExecutionBackend engine, IHdxTokenizer tokenizer, int[] promptIds, ResolvedSampling sampling,
         IEnumerable<int> eosIds, bool usePrefixCache, CancellationToken cancellation)
     {
         _engine = engine;
