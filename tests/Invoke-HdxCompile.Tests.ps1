@@ -147,7 +147,7 @@ Describe 'Invoke-HdxCompile bad input' {
     It '<Case> gives <ErrorId> (<Category>) and leaves nothing behind' -ForEach @(
         @{ Case = 'NumDevice 3'; ErrorId = 'NumDeviceNotPowerOfTwo'; Category = 'InvalidArgument'; Arguments = @{ NumDevice = 3 } }
         @{ Case = 'NumDevice 16'; ErrorId = 'NumDeviceNotPowerOfTwo'; Category = 'InvalidArgument'; Arguments = @{ NumDevice = 16 } }
-        @{ Case = 'KV heads that do not divide'; ErrorId = 'HeadsNotDivisible'; Category = 'InvalidArgument'; Arguments = @{ NumDevice = 4 } }
+        @{ Case = 'heads that do not divide'; ErrorId = 'HeadsNotDivisible'; Category = 'InvalidArgument'; Arguments = @{ NumDevice = 8 } }
         @{ Case = 'MaxLength beyond the model'; ErrorId = 'MaxLengthOutOfRange'; Category = 'InvalidArgument'; Arguments = @{ MaxLength = 257 } }
         @{ Case = 'host budget too small'; ErrorId = 'ModelTooLargeForHost'; Category = 'ResourceUnavailable'; Arguments = @{ HostMemoryBudget = 64KB } }
     ) {
@@ -157,8 +157,9 @@ Describe 'Invoke-HdxCompile bad input' {
     }
 
     It 'says which device counts fit when the heads do not divide' {
-        $failure = { Invoke-HdxCompile -Path $model -OutputPath $out -NumDevice 4 } | Should -Throw -PassThru
-        $failure.ErrorDetails.RecommendedAction | Should -Be 'Use -NumDevice 1 or 2.'
+        # 4 heads and 2 KV heads: 4 devices replicate the KV heads; 8 cannot split the query heads.
+        $failure = { Invoke-HdxCompile -Path $model -OutputPath $out -NumDevice 8 } | Should -Throw -PassThru
+        $failure.ErrorDetails.RecommendedAction | Should -Be 'Use -NumDevice 1 or 2 or 4.'
     }
 
     It 'refuses an output folder that holds other files' {

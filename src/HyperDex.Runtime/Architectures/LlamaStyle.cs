@@ -117,7 +117,7 @@ internal static class LlamaStyle
 
         b.FinalNorm(names.FinalNorm + ".weight", names.FinalNorm + ".bias", block, normPlusOne);
         b.Head(names.Head);
-        return b.Build(block, block.Mlp == MlpKind.Experts ? expertIntermediate : null);
+        return b.Build(block);
     }
 
     /// <summary>The norms a layer has: by placement, and for a parallel block the shared or two pre-norms.</summary>

@@ -9,7 +9,7 @@ public sealed record ModelShape
 
     public required int Hidden { get; init; }
 
-    /// <summary>The dense MLP's width (the experts' width for an all-experts model).</summary>
+    /// <summary>The dense MLP's width (config intermediate_size; an expert's is the experts' own).</summary>
     public required int Intermediate { get; init; }
 
     public required int Layers { get; init; }

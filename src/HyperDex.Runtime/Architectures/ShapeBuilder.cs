@@ -431,7 +431,7 @@ internal sealed class ShapeBuilder
     /// <summary>A name with "{l}" replaced by the layer index.</summary>
     public static string L(string name, int layer) => name.Replace("{l}", layer.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
 
-    public ModelShape Build(BlockSpec block, int? expertIntermediate = null)
+    public ModelShape Build(BlockSpec block)
     {
         CheckDimensions();
         if (block.Layers.Count != Layers)
@@ -443,7 +443,7 @@ internal sealed class ShapeBuilder
         {
             Descriptor = Descriptor,
             Hidden = Hidden,
-            Intermediate = expertIntermediate ?? Intermediate,
+            Intermediate = Intermediate,
             Layers = Layers,
             Heads = Heads,
             KvHeads = KvHeads,
