@@ -5,9 +5,10 @@ using LLama.Native;
 namespace HyperDex.TestTools.Commands;
 
 /// <summary>
-/// `export-gguf --checkpoint DIR --out FILE.gguf [--type f16|bf16|q8_0] [--threads N]`: a Llama-shaped HF checkpoint
-/// to GGUF (see <see cref="GgufExport"/>). q8_0 exports BF16 beside the target first (exact for a bf16 checkpoint) and
-/// quantizes it with llama.cpp's own quantizer (llama_model_quantize), as llama-quantize would; the BF16 file stays.
+/// `export-gguf --checkpoint DIR --out FILE.gguf [--type f16|bf16|q8_0] [--source BF16.gguf] [--threads N]`: a
+/// Llama-shaped HF checkpoint to GGUF (see <see cref="GgufExport"/>). q8_0 quantizes the BF16 export (--source, written
+/// first when missing; exact for a bf16 checkpoint) with llama.cpp's own quantizer (llama_model_quantize), as
+/// llama-quantize would; the BF16 file stays.
 /// Prints the written path.
 /// </summary>
 public sealed class ExportGgufCommand : ITestToolCommand
@@ -28,7 +29,7 @@ public sealed class ExportGgufCommand : ITestToolCommand
                 GgufExport.Write(checkpoint, output, GgmlType.BF16);
                 break;
             case "q8_0":
-                string source = Path.ChangeExtension(output, null) + ".bf16-source.gguf";
+                string source = arguments.Has("source") ? Path.GetFullPath(arguments.Get("source")) : Path.ChangeExtension(output, null) + ".bf16.gguf";
                 if (!File.Exists(source))
                 {
                     GgufExport.Write(checkpoint, source, GgmlType.BF16);
