@@ -20,6 +20,12 @@ public sealed record ComparisonOptions
     public int ParityTokens { get; init; }
 
     public int Seed { get; init; } = 7;
+
+    /// <summary>Prompt tokens of the parity check (the first ones of the benchmark prompt).</summary>
+    public int ParityPromptTokens => Math.Min(32, PromptTokens);
+
+    /// <summary>Positions a sequence needs: the measured prompt and decode, or the parity check's.</summary>
+    public int Positions => Math.Max(PromptTokens + DecodeTokens, ParityPromptTokens + ParityTokens) + 1;
 }
 
 /// <summary>Medians of one engine: prefill tokens/s of the prompt, decode tokens/s from depth 0 and after the prompt.</summary>
@@ -48,12 +54,12 @@ public static class LlamaCppComparison
 
         var random = new Random(options.Seed);
         int[] prompt = Enumerable.Range(0, options.PromptTokens).Select(_ => random.Next(Math.Min(300, ours.VocabSize - 1), ours.VocabSize)).ToArray();
-        var engines = new IBenchEngine[] { new OurEngine(ours, options.PromptTokens + options.DecodeTokens + 1), new LlamaEngine(llama) };
+        var engines = new IBenchEngine[] { new OurEngine(ours, options.Positions), new LlamaEngine(llama) };
         List<int>? oursGreedy = null, llamaGreedy = null;
         if (options.ParityTokens > 0)
         {
-            oursGreedy = Greedy(engines[0], prompt.AsSpan(0, Math.Min(32, prompt.Length)), options.ParityTokens);
-            llamaGreedy = Greedy(engines[1], prompt.AsSpan(0, Math.Min(32, prompt.Length)), options.ParityTokens);
+            oursGreedy = Greedy(engines[0], prompt.AsSpan(0, options.ParityPromptTokens), options.ParityTokens);
+            llamaGreedy = Greedy(engines[1], prompt.AsSpan(0, options.ParityPromptTokens), options.ParityTokens);
         }
 
         foreach (var engine in engines)

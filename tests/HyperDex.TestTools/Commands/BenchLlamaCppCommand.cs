@@ -35,7 +35,7 @@ public sealed class BenchLlamaCppCommand : ITestToolCommand
         string loadBefore = File.ReadAllText("/proc/loadavg").Split(' ')[0];
         string systemInfo = LlamaCppModel.SystemInfo();
         using var ours = HostEngine.Load(model);
-        using var llama = new LlamaCppModel(gguf, options.PromptTokens + options.DecodeTokens + 16, threads);
+        using var llama = new LlamaCppModel(gguf, options.Positions, threads);
         var r = LlamaCppComparison.Run(ours, llama, options);
         string loadAfter = File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
