@@ -255,7 +255,7 @@ $results.models | ForEach-Object {
         'FLOP eff %'  = [math]::Round(100 * $_.prefillFlopEfficiency, 1)
         'CPU %'       = [math]::Round(100 * $_.cpuShare)
     }
-} | Format-Table -AutoSize | Out-String -Width 240 | Out-Host
+} | Format-Table -Property * -AutoSize | Out-String -Width 300 | Out-Host
 
 if ($results.llamaCpp.Count -gt 0) {
     Write-Host "llama.cpp (LLamaSharp.Backend.Cpu 0.30.0, $($results.llamaCpp[0].threads) threads): $($results.llamaCppSystemInfo)"
@@ -275,7 +275,7 @@ if ($results.llamaCpp.Count -gt 0) {
             'Greedy parity'    = if ($_.parity) { "$($_.parity.matching)/$($_.parity.of)" } else { '' }
             'Load'             = "$($_.loadAverageBefore)-$($_.loadAverageAfter)"
         }
-    } | Format-Table -AutoSize | Out-String -Width 240 | Out-Host
+    } | Format-Table -Property * -AutoSize | Out-String -Width 300 | Out-Host
     $contended = @($results.llamaCpp | Where-Object { $_.contention })
     if ($contended) {
         Write-Host 'Under contention: speed kept beside one busy thread (contended / uncontended, same run; target >= 0.45)'
@@ -290,7 +290,7 @@ if ($results.llamaCpp.Count -gt 0) {
                 'llama.cpp decode'   = [math]::Round($_.contention.llamaCppKept.decode, 2)
                 'llama.cpp dec@0'    = [math]::Round($_.contention.llamaCppKept.decodeDepth0, 2)
             }
-        } | Format-Table -AutoSize | Out-String -Width 240 | Out-Host
+        } | Format-Table -Property * -AutoSize | Out-String -Width 300 | Out-Host
     }
 }
 
@@ -307,7 +307,7 @@ if ($results.compile.Count -gt 0) {
             'GGUF export s'  = if ($null -ne $_.ggufExportSeconds) { [math]::Round($_.ggufExportSeconds, 1) } else { '' }
             'GGUF GB'        = if ($null -ne $_.ggufBytesWritten) { [math]::Round($_.ggufBytesWritten / 1e9, 2) } else { '' }
         }
-    } | Format-Table -AutoSize | Out-String -Width 240 | Out-Host
+    } | Format-Table -Property * -AutoSize | Out-String -Width 300 | Out-Host
 }
 
 if ($results.tokenizers) {
