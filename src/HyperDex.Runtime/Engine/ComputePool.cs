@@ -102,7 +102,14 @@ internal sealed class ComputePool : IDisposable
             return;
         }
 
-        int parts = Math.Min(_active, Math.Max(1, count / Math.Max(1, minPerWorker)));
+        int wanted = Math.Min(Workers, Math.Max(1, count / Math.Max(1, minPerWorker)));
+        if (wanted > _active && --_shrunkRunsLeft <= 0)
+        {
+            _active = Workers; // the shrunk period is over: try the full count again
+            _windowRuns = _windowStalls = 0;
+        }
+
+        int parts = Math.Min(_active, wanted);
         if (parts == 1)
         {
             job.Execute(0, count, 0);
@@ -246,17 +253,11 @@ internal sealed class ComputePool : IDisposable
 
     /// <summary>
     /// Counts runs in which the caller waited for helpers longer than it computed alone (a helper was preempted or woke
-    /// late); with many, drops a worker for <see cref="ShrunkRuns"/> runs, after which the full count is tried again.
+    /// late); with many, drops a worker for <see cref="ShrunkRuns"/> runs that wanted more (counted down in
+    /// <see cref="Run"/>), after which the full count is tried again.
     /// </summary>
     private void Adapt(long waited, long total)
     {
-        if (_active < Workers && --_shrunkRunsLeft <= 0)
-        {
-            _active = Workers;
-            _windowRuns = _windowStalls = 0;
-            return;
-        }
-
         if (waited > SpinTicks && waited * 2 > total)
         {
             _windowStalls++;

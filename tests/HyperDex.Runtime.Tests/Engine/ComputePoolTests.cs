@@ -84,6 +84,48 @@ public class ComputePoolTests
         }
     }
 
+    /// <summary>The caller's chunks take a while; a helper's chunk takes far longer, as if the helper were preempted.</summary>
+    private sealed class SlowHelperJob : ParallelJob
+    {
+        public override void Execute(int start, int end, int worker)
+        {
+            if (worker == 0)
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (clock.Elapsed.TotalMilliseconds < 0.5)
+                {
+                    Thread.SpinWait(10);
+                }
+            }
+            else
+            {
+                Thread.Sleep(5);
+            }
+        }
+    }
+
+    [Fact]
+    public void StallingHelpersShrinkTheWorkerCountForAWhileThenItIsTriedAgain()
+    {
+        using var pool = new ComputePool(2, "pool-test");
+        var slow = new SlowHelperJob();
+        for (int run = 0; run < 1280 && pool.ActiveWorkers == 2; run++)
+        {
+            pool.Run(slow, 8);
+        }
+
+        Assert.Equal(1, pool.ActiveWorkers);
+        var job = new CountingJob(64, 1, pool.Workers);
+        for (int run = 0; run < 1024; run++)
+        {
+            Array.Clear(job.Hits);
+            pool.Run(job, 64);
+            Assert.All(job.Hits, hits => Assert.Equal(1, hits));
+        }
+
+        Assert.Equal(2, pool.ActiveWorkers);
+    }
+
     [Fact]
     public void AFailingChunkFailsItsJobAndThePoolRunsTheNextOne()
     {
