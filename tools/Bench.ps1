@@ -16,6 +16,12 @@
     its first 1,984 tokens cached vs uncached, and a 10-turn chat replay (prompt tokens computed vs new per turn).
     With ../shared/tokenizers present it adds the tokenizer encode throughput. Figures are medians of several
     repetitions after a warm-up. Prints a table and writes out/bench/results.json (machine, commit, load, every figure).
+    Beside our engine it measures llama.cpp (LLamaSharp.Backend.Cpu 0.30.0, a benchmark-only dependency of the tool) on
+    the same weights in the same run: each model is exported to GGUF (F16, BF16; Q8_0 by llama.cpp's quantizer,
+    cached under out/bench/gguf), both engines' greedy tokens are compared on F16, and prefill (pp512), decode from
+    depth 0 and decode after the prompt are measured interleaved, with ratios ours/llama.cpp and llama.cpp's system info
+    line. For -ContentionDtypes (fp16) the comparison runs again beside one busy thread: the speed each engine keeps.
+    Compile throughput: a fresh fp16 compile of each model (seconds, bytes written) beside a fresh GGUF F16 export.
     Called by `build.ps1 -Task Bench [-Quick]` (other options with -BenchParameters from inside pwsh), or directly.
 .EXAMPLE
     dotnet pwsh ./tools/Bench.ps1 -Quick
@@ -53,6 +59,13 @@ param(
 
     # Skips issue 8's prefix-cache scenarios (run on bench-110m fp16).
     [switch] $SkipPrefixCache,
+
+    # Skips the same-run llama.cpp baseline (GGUF export, parity, interleaved figures, contention).
+    [switch] $SkipLlamaCpp,
+
+    # Dtypes whose comparison also runs beside one busy thread (the contention figures).
+    [ValidateSet('fp16', 'bf16', 'int8')]
+    [string[]] $ContentionDtypes = @('fp16'),
 
     [string] $OutputDirectory = (Join-Path (Split-Path $PSScriptRoot -Parent) 'out/bench')
 )
@@ -125,6 +138,10 @@ $results = [ordered]@{
     # Issue 8: on bench-110m fp16, TTFT of a 2,048-token prompt with its first 1,984 tokens cached vs uncached, and a
     # 10-turn chat replay's prefill tokens computed vs new (ratios measured in the same run).
     prefixCache = $null
+    # Issue 18: llama.cpp (LLamaSharp 0.30.0's CPU build) on the same weights in the same run, and compile throughput.
+    llamaCpp = [System.Collections.Generic.List[object]]::new()
+    llamaCppSystemInfo = $null
+    compile  = [System.Collections.Generic.List[object]]::new()
 }
 
 function Get-BenchModel([string] $Name, [string] $Dtype) {
@@ -132,6 +149,50 @@ function Get-BenchModel([string] $Name, [string] $Dtype) {
     $compile = Invoke-HdxCompile -Path (Get-BenchCheckpoint $Name) -OutputPath $compiled -Dtype $Dtype
     Write-Host "Measuring $Name $Dtype ($($compile.Action) compile) ..."
     $compiled
+}
+
+# The GGUF of a benchmark model for llama.cpp (cached beside the compiled models): F16 and BF16 written by the
+# benchmark tool the way convert_hf_to_gguf.py writes them, Q8_0 by llama.cpp's own quantizer from the BF16 export.
+$ggufTypes = @{ fp16 = 'f16'; bf16 = 'bf16'; int8 = 'q8_0' }
+function Get-BenchGguf([string] $Name, [string] $Dtype) {
+    $path = Join-Path $OutputDirectory "gguf/$Name-$($ggufTypes[$Dtype]).gguf"
+    if (-not (Test-Path $path)) {
+        New-Item -ItemType Directory -Path (Split-Path $path) -Force | Out-Null
+        Write-Host "Exporting $Name to GGUF $($ggufTypes[$Dtype]) ..."
+        $arguments = @('export-gguf', '--checkpoint', (Get-BenchCheckpoint $Name), '--out', $path, '--type', $ggufTypes[$Dtype])
+        if ($Dtype -eq 'int8') { $arguments += @('--source', (Get-BenchGguf $Name 'bf16')) }
+        Invoke-BenchTool $arguments | Out-Null
+    }
+    $path
+}
+
+function Get-FolderBytes([string] $Path) {
+    [long](Get-ChildItem $Path -Recurse -File | Measure-Object -Property Length -Sum).Sum
+}
+
+# Compile throughput: a fresh fp16 compile of each model (timed, its disk measured, then removed) beside a fresh
+# GGUF F16 export of the same checkpoint (what llama.cpp's conversion does).
+foreach ($name in $Models) {
+    $checkpoint = Get-BenchCheckpoint $name
+    $probe = Join-Path $OutputDirectory "compile-probe/$name-fp16"
+    if (Test-Path $probe) { Remove-Item $probe -Recurse -Force }
+    Write-Host "Timing the fp16 compile of $name ..."
+    $clock = [System.Diagnostics.Stopwatch]::StartNew()
+    Invoke-HdxCompile -Path $checkpoint -OutputPath $probe -Dtype fp16 | Out-Null
+    $compileSeconds = $clock.Elapsed.TotalSeconds
+    $compileBytes = Get-FolderBytes $probe
+    Remove-Item $probe -Recurse -Force
+    $gguf = Join-Path $OutputDirectory "compile-probe/$name-f16.gguf"
+    $clock.Restart()
+    if (-not $SkipLlamaCpp) { Invoke-BenchTool @('export-gguf', '--checkpoint', $checkpoint, '--out', $gguf, '--type', 'f16') | Out-Null }
+    $exportSeconds = $clock.Elapsed.TotalSeconds
+    $exportBytes = if (Test-Path $gguf) { (Get-Item $gguf).Length } else { 0 }
+    if (Test-Path $gguf) { Remove-Item $gguf -Force }
+    $results.compile.Add([ordered]@{
+        name = $name; dtype = 'fp16'; checkpointBytes = (Get-FolderBytes $checkpoint)
+        compileSeconds = $compileSeconds; compileBytesWritten = $compileBytes
+        ggufExportSeconds = if ($SkipLlamaCpp) { $null } else { $exportSeconds }; ggufBytesWritten = if ($SkipLlamaCpp) { $null } else { $exportBytes }
+    })
 }
 
 foreach ($name in $Models) {
@@ -143,6 +204,18 @@ foreach ($name in $Models) {
             '--prompt', $PromptTokens, '--decode', $DecodeTokens, '--reps', $Repetitions) | ConvertFrom-Json
         $figures | Add-Member -NotePropertyName name -NotePropertyValue $name
         $results.models.Add($figures)
+        if (-not $SkipLlamaCpp) {
+            $gguf = Get-BenchGguf $name $dtype
+            Write-Host "Measuring $name $dtype against llama.cpp ($($ggufTypes[$dtype])) ..."
+            $arguments = @('bench-llamacpp', '--model', $compiled, '--gguf', $gguf, '--prompt', $PromptTokens, '--decode', $DecodeTokens, '--reps', $Repetitions)
+            if ($dtype -eq 'fp16') { $arguments += @('--parity', 32) }
+            if ($ContentionDtypes -contains $dtype) { $arguments += '--contention' }
+            $versus = Invoke-BenchTool $arguments | ConvertFrom-Json
+            $versus | Add-Member -NotePropertyName name -NotePropertyValue $name
+            $versus | Add-Member -NotePropertyName ggufType -NotePropertyValue $ggufTypes[$dtype]
+            $results.llamaCppSystemInfo = $versus.llamaCppSystemInfo
+            $results.llamaCpp.Add($versus)
+        }
     }
 }
 
@@ -182,7 +255,60 @@ $results.models | ForEach-Object {
         'FLOP eff %'  = [math]::Round(100 * $_.prefillFlopEfficiency, 1)
         'CPU %'       = [math]::Round(100 * $_.cpuShare)
     }
-} | Format-Table -AutoSize | Out-String -Width 240 | Out-Host
+} | Format-Table -Property * -AutoSize | Out-String -Width 300 | Out-Host
+
+if ($results.llamaCpp.Count -gt 0) {
+    Write-Host "llama.cpp (LLamaSharp.Backend.Cpu 0.30.0, $($results.llamaCpp[0].threads) threads): $($results.llamaCppSystemInfo)"
+    $results.llamaCpp | ForEach-Object {
+        [pscustomobject]@{
+            Model              = $_.name
+            Dtype              = "$($_.dtype)/$($_.ggufType)"
+            'Prefill ours'     = [math]::Round($_.ours.prefillTokensPerSecond, 1)
+            'Prefill llama'    = [math]::Round($_.llamaCpp.prefillTokensPerSecond, 1)
+            'Prefill x'        = [math]::Round($_.oursOverLlamaCpp.prefill, 2)
+            'Dec@0 ours'       = [math]::Round($_.ours.decodeDepth0TokensPerSecond, 1)
+            'Dec@0 llama'      = [math]::Round($_.llamaCpp.decodeDepth0TokensPerSecond, 1)
+            'Dec@0 x'          = [math]::Round($_.oursOverLlamaCpp.decodeDepth0, 2)
+            "Dec@$PromptTokens ours"  = [math]::Round($_.ours.decodeTokensPerSecond, 1)
+            "Dec@$PromptTokens llama" = [math]::Round($_.llamaCpp.decodeTokensPerSecond, 1)
+            "Dec@$PromptTokens x"     = [math]::Round($_.oursOverLlamaCpp.decode, 2)
+            'Greedy parity'    = if ($_.parity) { "$($_.parity.matching)/$($_.parity.of)" } else { '' }
+            'Load'             = "$($_.loadAverageBefore)-$($_.loadAverageAfter)"
+        }
+    } | Format-Table -Property * -AutoSize | Out-String -Width 300 | Out-Host
+    $contended = @($results.llamaCpp | Where-Object { $_.contention })
+    if ($contended) {
+        Write-Host 'Under contention: speed kept beside one busy thread (contended / uncontended, same run; target >= 0.45)'
+        $contended | ForEach-Object {
+            [pscustomobject]@{
+                Model                = $_.name
+                Dtype                = $_.dtype
+                'Ours prefill'       = [math]::Round($_.contention.oursKept.prefill, 2)
+                'Ours decode'        = [math]::Round($_.contention.oursKept.decode, 2)
+                'Ours dec@0'         = [math]::Round($_.contention.oursKept.decodeDepth0, 2)
+                'llama.cpp prefill'  = [math]::Round($_.contention.llamaCppKept.prefill, 2)
+                'llama.cpp decode'   = [math]::Round($_.contention.llamaCppKept.decode, 2)
+                'llama.cpp dec@0'    = [math]::Round($_.contention.llamaCppKept.decodeDepth0, 2)
+            }
+        } | Format-Table -Property * -AutoSize | Out-String -Width 300 | Out-Host
+    }
+}
+
+if ($results.compile.Count -gt 0) {
+    Write-Host 'Compile throughput (fresh fp16 compile vs the same checkpoint exported to GGUF F16):'
+    $results.compile | ForEach-Object {
+        [pscustomobject]@{
+            Model            = $_.name
+            Dtype            = $_.dtype
+            'Checkpoint GB'  = [math]::Round($_.checkpointBytes / 1e9, 2)
+            'Compile s'      = [math]::Round($_.compileSeconds, 1)
+            'Compile GB'     = [math]::Round($_.compileBytesWritten / 1e9, 2)
+            'Compile MB/s'   = [math]::Round($_.checkpointBytes / 1e6 / $_.compileSeconds, 1)
+            'GGUF export s'  = if ($null -ne $_.ggufExportSeconds) { [math]::Round($_.ggufExportSeconds, 1) } else { '' }
+            'GGUF GB'        = if ($null -ne $_.ggufBytesWritten) { [math]::Round($_.ggufBytesWritten / 1e9, 2) } else { '' }
+        }
+    } | Format-Table -Property * -AutoSize | Out-String -Width 300 | Out-Host
+}
 
 if ($results.tokenizers) {
     $results.tokenizers | Select-Object family, recipe,

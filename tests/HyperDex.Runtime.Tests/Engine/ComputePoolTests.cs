@@ -1,0 +1,144 @@
+using HyperDex.Runtime.Engine;
+using Xunit;
+
+namespace HyperDex.Runtime.Tests.Engine;
+
+public class ComputePoolTests
+{
+    /// <summary>Counts how often each index ran and checks the chunks' alignment and worker ids.</summary>
+    private sealed class CountingJob(int capacity, int granularity, int workers) : ParallelJob
+    {
+        public int[] Hits { get; } = new int[capacity];
+
+        public int BadChunks;
+
+        public int ThrowAt { get; set; } = -1;
+
+        public override int Granularity => granularity;
+
+        public override void Execute(int start, int end, int worker)
+        {
+            if (start % granularity != 0 || worker < 0 || worker >= workers)
+            {
+                Interlocked.Increment(ref BadChunks);
+            }
+
+            for (int i = start; i < end; i++)
+            {
+                if (i == ThrowAt)
+                {
+                    throw new InvalidOperationException($"index {i}");
+                }
+
+                Interlocked.Increment(ref Hits[i]);
+            }
+        }
+    }
+
+    private static void RunMany(ComputePool pool, int jobs)
+    {
+        var random = new Random(5);
+        for (int j = 0; j < jobs; j++)
+        {
+            int count = random.Next(1, 400);
+            var job = new CountingJob(count, random.Next(1, 9), pool.Workers);
+            pool.Run(job, count, minPerWorker: random.Next(1, 40));
+            Assert.Equal(0, job.BadChunks);
+            Assert.All(job.Hits, hits => Assert.Equal(1, hits));
+        }
+    }
+
+    [Fact]
+    public void EveryIndexRunsExactlyOnceInEveryJob()
+    {
+        using var pool = new ComputePool(3, "pool-test");
+        RunMany(pool, 3000);
+    }
+
+    [Fact]
+    public void EveryIndexRunsExactlyOnceWhileBusyThreadsHoldTheCores()
+    {
+        // More busy threads than cores: helpers wake late or are preempted inside chunks, the caller takes their share.
+        using var stop = new CancellationTokenSource();
+        var busy = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => new Thread(() =>
+        {
+            double x = 1;
+            while (!stop.IsCancellationRequested)
+            {
+                x = (x * 1.0000001) + 1e-9;
+            }
+
+            GC.KeepAlive(x);
+        })).ToList();
+        busy.ForEach(t => t.Start());
+        try
+        {
+            using var pool = new ComputePool(2, "pool-test");
+            RunMany(pool, 3000);
+            Assert.InRange(pool.ActiveWorkers, 1, pool.Workers);
+        }
+        finally
+        {
+            stop.Cancel();
+            busy.ForEach(t => t.Join());
+        }
+    }
+
+    /// <summary>The caller's chunks take a while; a helper's chunk takes far longer, as if the helper were preempted.</summary>
+    private sealed class SlowHelperJob : ParallelJob
+    {
+        public override void Execute(int start, int end, int worker)
+        {
+            if (worker == 0)
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (clock.Elapsed.TotalMilliseconds < 0.5)
+                {
+                    Thread.SpinWait(10);
+                }
+            }
+            else
+            {
+                Thread.Sleep(5);
+            }
+        }
+    }
+
+    [Fact]
+    public void StallingHelpersShrinkTheWorkerCountForAWhileThenItIsTriedAgain()
+    {
+        using var pool = new ComputePool(2, "pool-test");
+        var slow = new SlowHelperJob();
+        for (int run = 0; run < 1280 && pool.ActiveWorkers == 2; run++)
+        {
+            pool.Run(slow, 8);
+        }
+
+        Assert.Equal(1, pool.ActiveWorkers);
+        var job = new CountingJob(64, 1, pool.Workers);
+        for (int run = 0; run < 1024; run++)
+        {
+            Array.Clear(job.Hits);
+            pool.Run(job, 64);
+            Assert.All(job.Hits, hits => Assert.Equal(1, hits));
+        }
+
+        Assert.Equal(2, pool.ActiveWorkers);
+    }
+
+    [Fact]
+    public void AFailingChunkFailsItsJobAndThePoolRunsTheNextOne()
+    {
+        using var pool = new ComputePool(2, "pool-test");
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            var failing = new CountingJob(1000, 1, pool.Workers) { ThrowAt = 1000 * attempt / 50 };
+            var error = Assert.Throws<InvalidOperationException>(() => pool.Run(failing, 1000));
+            Assert.Equal($"index {failing.ThrowAt}", error.Message);
+
+            var next = new CountingJob(1000, 4, pool.Workers);
+            pool.Run(next, 1000);
+            Assert.All(next.Hits, hits => Assert.Equal(1, hits));
+        }
+    }
+}
