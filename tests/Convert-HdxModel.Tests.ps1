@@ -69,7 +69,7 @@ Describe 'Convert-HdxModel' {
         $report.Architecture | Should -Be 'Qwen2ForCausalLM'
         $report.Dtypes | Should -Be @('BF16')
         $report.TokenizerKind | Should -Be 'ByteLevelBpe'
-        $report.OutputPath | Should -Be (Join-Path $env:HDX_HOME 'hub/src/qwen/ckpt')
+        $report.OutputPath | Should -Be (Join-Path $env:HDX_HOME 'hub/src/qwen/fp32/ckpt')
         Join-Path $report.OutputPath 'hdx_model.safetensors' | Should -Exist
     }
 

@@ -47,7 +47,7 @@ Describe 'Invoke-HdxCompile -ModelId' {
 
         $model | Should -BeOfType HyperDex.CompiledModel
         $model.ModelId | Should -Be 'test-org/tiny'
-        $model.Path | Should -Be (Join-Path $env:HDX_HOME 'hub/test-org/tiny')
+        $model.Path | Should -Be (Join-Path $env:HDX_HOME 'hub/test-org/tiny/fp16')
         Join-Path $model.Path 'hdx.json' | Should -Exist
         $snapshot = Get-ChildItem (Join-Path (Get-RepoFolder test-org/tiny) 'snapshots') -Directory | Select-Object -First 1
         $expected = 'config.json', 'generation_config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json'

@@ -60,7 +60,7 @@ Describe 'Invoke-HdxCompile' {
     It 'compiles a generated sharded model for 1 and 2 devices into the default folder under HDX_HOME' {
         $model = New-TestModel 'sharded' @('--shards', '3', '--layers', '3', '--kv-heads', '2', '--vocab', '301')
         $one = Invoke-HdxCompile -Path $model -NumDevice 1 -Dtype bf16
-        $one.Path | Should -Be (Join-Path $env:HDX_HOME 'hub/src/sharded')
+        $one.Path | Should -Be (Join-Path $env:HDX_HOME 'hub/src/sharded/bf16')
         # embed + lm_head 301x64 each, 3 x (2 norms 64 + q,o 64x64 + k,v 32x64 + gate,up,down 128x64), final norm 64
         $one.Parameters | Should -Be (2 * 301 * 64 + 3 * (2 * 64 + 2 * 4096 + 2 * 2048 + 3 * 8192) + 64)
         $one.MaxLength | Should -Be 256
@@ -124,6 +124,69 @@ Describe 'Invoke-HdxCompile' {
         $again = Invoke-HdxCompile -Path $model -OutputPath $out
         $again.Action | Should -Be 'Rebuild'
         Join-Path $out 'param/1/device0.bin' | Should -Exist
+    }
+
+    It 'rebuilds a variant whose files are missing, and the model generates again' {
+        $model = New-TestModel 'no-param'
+        $out = Join-Path $TestDrive 'no-param-out'
+        $first = Invoke-HdxCompile -Path $model -OutputPath $out -Dtype fp32
+        $expected = (Start-HdxGeneration -Model $out -MaxNewTokens 8 -NoCache).TokenIds
+        Remove-Item (Join-Path $out 'param') -Recurse
+        $broken = { Start-HdxGeneration -Model $out -MaxNewTokens 8 -NoCache -ErrorAction Stop } | Should -Throw -ErrorId 'CompiledModelIncomplete,*' -PassThru
+        $broken.ErrorDetails.RecommendedAction | Should -BeLike '*Invoke-HdxCompile*rebuilds what is missing*'
+
+        $again = Invoke-HdxCompile -Path $model -OutputPath $out -Dtype fp32 -WarningVariable warned
+        $again.Action | Should -Be 'AddVariant'
+        $again.Variants | Should -Be @(1)
+        "$warned" | Should -BeLike '*missing param/1/device0.bin*'
+        (Start-HdxGeneration -Model $out -MaxNewTokens 8 -NoCache).TokenIds | Should -Be $expected
+        $first.Path | Should -Be $again.Path
+    }
+
+    It 'rebuilds a truncated parameter image and a folder whose tokenizer is gone' {
+        $model = New-TestModel 'truncated'
+        $out = Join-Path $TestDrive 'truncated-out'
+        Invoke-HdxCompile -Path $model -OutputPath $out | Out-Null
+        $image = Join-Path $out 'param/1/device0.bin'
+        $stream = [IO.File]::Open($image, 'Open')
+        try { $stream.SetLength($stream.Length - 100) } finally { $stream.Dispose() }
+        (Invoke-HdxCompile -Path $model -OutputPath $out -WarningAction SilentlyContinue).Action | Should -Be 'AddVariant'
+        (Get-Item $image).Length | Should -Be (Get-Content (Join-Path $out 'param/1/device0.json') -Raw | ConvertFrom-Json).totalBytes
+
+        Remove-Item (Join-Path $out 'tokenizer') -Recurse
+        (Invoke-HdxCompile -Path $model -OutputPath $out -WarningAction SilentlyContinue).Action | Should -Be 'Rebuild'
+        Join-Path $out 'tokenizer/tokenizer.json' | Should -Exist
+        (Invoke-HdxCompile -Path $model -OutputPath $out).Action | Should -Be 'Reuse'
+    }
+
+    It 'rebuilds when the source folder was replaced in place, and refuses with -NoRebuild' {
+        $model = New-TestModel 'replaced'
+        $out = Join-Path $TestDrive 'replaced-out'
+        $before = Invoke-HdxCompile -Path $model -OutputPath $out
+        Remove-Item $model -Recurse
+        New-TestModel 'replaced' @('--layers', '3', '--seed', '2') | Out-Null
+
+        $refused = { Invoke-HdxCompile -Path $model -OutputPath $out -NoRebuild } | Should -Throw -ErrorId 'CompiledModelSourceChanged,*' -PassThru
+        $refused.Exception.Message | Should -BeLike '*config.json, model.safetensors*'
+        $refused.ErrorDetails.RecommendedAction | Should -BeLike '*without -NoRebuild*'
+        (Get-Content (Join-Path $out 'hdx.json') -Raw | ConvertFrom-Json).architecture.layers | Should -Be 2
+
+        $rebuilt = Invoke-HdxCompile -Path $model -OutputPath $out -WarningVariable warned
+        $rebuilt.Action | Should -Be 'Rebuild'
+        $rebuilt.Parameters | Should -BeGreaterThan $before.Parameters
+        (Get-Content (Join-Path $out 'hdx.json') -Raw | ConvertFrom-Json).architecture.layers | Should -Be 3
+        "$warned" | Should -BeLike '*changed since*'
+        (Invoke-HdxCompile -Path $model -OutputPath $out -NoRebuild).Action | Should -Be 'Reuse'
+    }
+
+    It 'keeps one default folder per dtype, so fp16 and fp32 of one model live side by side' {
+        $model = New-TestModel 'two-dtypes'
+        $half = Invoke-HdxCompile -Path $model
+        $full = Invoke-HdxCompile -Path $model -Dtype fp32
+        $half.Path | Should -Be (Join-Path $env:HDX_HOME 'hub/src/two-dtypes/fp16')
+        $full.Path | Should -Be (Join-Path $env:HDX_HOME 'hub/src/two-dtypes/fp32')
+        (Invoke-HdxCompile -Path $model).Action | Should -Be 'Reuse'
+        (Invoke-HdxCompile -Path $model -Dtype fp32).Action | Should -Be 'Reuse'
     }
 
     It 'writes nothing with -WhatIf' {
