@@ -16,6 +16,7 @@ public sealed class CompilePlan : IDisposable
     {
         CompiledLayout.ManifestFile, CompiledLayout.ManifestFile + ".tmp", CompiledLayout.CheckpointDirectory,
         CompiledLayout.TokenizerDirectory, CompiledLayout.ParamDirectory, CompiledLayout.InstructionDirectory,
+        Models.CompiledModelCatalog.LastUsedFile,
     };
 
     internal CompilePlan(CompileOptions options, ModelSource source, string output, int maxLength, CompileAction action,
