@@ -255,6 +255,8 @@ Describe 'Invoke-HdxCompile bad input' {
             $async.IsCompleted | Should -BeFalse -Because 'the stop must land while the compile writes'
             $ps.Stop()
             $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+            # Nothing is written once stopping: in a console that would make the host query the terminal (a hang).
+            @($ps.Streams.Progress | Where-Object RecordType -EQ 'Completed') | Should -BeNullOrEmpty
         }
         finally { $ps.Dispose() }
         $parent | Should -Not -Exist
