@@ -62,6 +62,8 @@ Describe 'Get-LpuDevice on sysfs fixtures' {
         $devices[0].PowerCapW | Should -Be 225
         $devices.Status | ForEach-Object { "$_" } | Should -Be @('XrtMissing', 'XrtMissing')
         $devices[0].StatusReason | Should -Match ([regex]::Escape($noXrt))
+        # Automation reads the status by name from JSON.
+        ($devices[0] | ConvertTo-Json | ConvertFrom-Json).Status | Should -BeExactly 'XrtMissing'
     }
 
     It 'selects by -Index and reports a missing index as LpuDeviceNotFound' {

@@ -86,6 +86,9 @@ Describe 'Invoke-HdxCompile -ModelId' {
             $download.Count | Should -BeGreaterThan 0
             $download | Where-Object StatusDescription -Match ' of [0-9.]+ (KiB|MiB)' | Should -Not -BeNullOrEmpty
             $download[-1].RecordType | Should -Be Completed
+            # Something shows from the start (listing the repository), and no wild first estimate for a local download.
+            $download[0].StatusDescription | Should -BeLike 'Listing the files of test-org/tiny@main*'
+            $download | Where-Object SecondsRemaining -GT 60 | Should -BeNullOrEmpty
         }
         finally {
             $ps.Dispose()
