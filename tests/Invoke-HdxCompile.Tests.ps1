@@ -35,7 +35,7 @@ Describe 'Invoke-HdxCompile' {
         $one.MaxLength | Should -Be 256
         $one.Dtype | Should -Be 'fp16'
         $one.SizeBytes | Should -Be ((Get-ChildItem $out -Recurse -File | Measure-Object Length -Sum).Sum)
-        $one.Elapsed | Should -BeOfType [timespan]
+        $one.ElapsedSeconds | Should -BeOfType [double]
         Get-CompiledFiles $out | Should -Be (@('ckpt/hdx_config.json', 'ckpt/hdx_model.safetensors', 'hdx.json', 'inst/1/device0.json',
             'param/1/device0.bin', 'param/1/device0.json', 'tokenizer/special_tokens_map.json', 'tokenizer/tokenizer.json', 'tokenizer/tokenizer_config.json') | Sort-Object)
 

@@ -39,4 +39,14 @@ Describe 'Start-HdxGeneration operations' {
         @(72, 105 | ConvertFrom-HdxTokenId $model) | Should -Be @('Hi')
         Start-HdxGeneration -Model $model -Prompt 'Hello' -MaxNewTokens 12 -Stream | ConvertFrom-HdxTokenId $model | Should -BeExactly $result.Text
     }
+
+    It 'writes durations as seconds in JSON, for results, stream records and compiles' {
+        $json = Start-HdxGeneration -Model $model -MaxNewTokens 3 | ConvertTo-Json -Compress
+        $json | Should -Not -Match 'Ticks'
+        $parsed = $json | ConvertFrom-Json
+        $parsed.ElapsedSeconds | Should -BeOfType [double]
+        $parsed.TimeToFirstTokenSeconds | Should -BeLessOrEqual $parsed.ElapsedSeconds
+        Start-HdxGeneration -Model $model -MaxNewTokens 2 -Stream | ConvertTo-Json -Compress | Should -Not -Match 'Ticks'
+        Invoke-HdxCompile $source -OutputPath (Join-Path $TestDrive 'json') | ConvertTo-Json -Compress | Should -Not -Match 'Ticks'
+    }
 }
