@@ -61,7 +61,7 @@ public static class HubCacheCatalog
 
         var doomed = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Select(f => Resolve(new FileInfo(f)).FullName).ToHashSet(StringComparer.Ordinal);
         Directory.Delete(folder, recursive: true);
-        foreach (var (name, commit) in Refs(cache.RepoFolder).Where(r => r.Commit == snapshot.Revision))
+        foreach (var (name, _) in Refs(cache.RepoFolder).Where(r => r.Commit == snapshot.Revision))
         {
             File.Delete(Path.Combine(cache.RepoFolder, "refs", name));
         }
