@@ -31,11 +31,12 @@ $build = Get-BuildInfo -Root $PSScriptRoot -Configuration $Configuration
 
 # Each task: the tasks it needs first, and its body. Run-Task runs each at most once.
 $tasks = [ordered]@{
-    Build   = @{ DependsOn = @(); Action = { Invoke-ModuleBuild $build } }
-    Docs    = @{ DependsOn = @('Build'); Action = { Invoke-DocsBuild $build } }
+    # Build writes the MAML help too, so Get-Help works on what a plain build produces; Docs rewrites only the help.
+    Build   = @{ DependsOn = @(); Action = { Invoke-ModuleBuild $build; Invoke-DocsBuild $build } }
+    Docs    = @{ DependsOn = @(); Action = { Invoke-DocsBuild $build } }
     Analyze = @{ DependsOn = @('Build'); Action = { Invoke-Analyzer $build } }
-    Test    = @{ DependsOn = @('Build', 'Docs', 'Package'); Action = { Invoke-AllTests $build -PesterPath $PesterPath } }
-    Package = @{ DependsOn = @('Build', 'Docs'); Action = { Invoke-Package $build } }
+    Test    = @{ DependsOn = @('Build', 'Package'); Action = { Invoke-AllTests $build -PesterPath $PesterPath } }
+    Package = @{ DependsOn = @('Build'); Action = { Invoke-Package $build } }
     Bench   = @{ DependsOn = @('Build'); Action = { & (Join-Path $PSScriptRoot 'tools/Bench.ps1') -ModulePath $build.ModuleManifest -Quick:$Quick @BenchParameters } }
 }
 

@@ -14,9 +14,12 @@
         'Convert-HdxModel'
         'ConvertFrom-HdxTokenId'
         'ConvertTo-HdxTokenId'
+        'Get-HdxModel'
         'Get-HdxPrefixCache'
         'Get-LpuDevice'
         'Invoke-HdxCompile'
+        'Remove-HdxModel'
+        'Save-HdxModel'
         'Start-HdxGeneration'
     )
     FunctionsToExport      = @()

@@ -36,7 +36,8 @@ Describe 'Convert-HdxModel' {
     }
     AfterAll { Remove-Item Env:HDX_HOME -ErrorAction SilentlyContinue }
 
-    It 'reports the stories260K checkpoint with -ValidateOnly and writes nothing' -Skip:(-not (Test-SharedData 'models/stories260K')) {
+    It 'reports the stories260K checkpoint with -ValidateOnly and writes nothing' {
+        Skip-WithoutSharedData 'models/stories260K' 'the real stories260K checkpoint and its SentencePiece tokenizer'
         $report = Convert-HdxModel -Path $stories -ValidateOnly
         $report.PSObject.TypeNames[0] | Should -Be 'HyperDex.ModelReport'
         $report.Architecture | Should -Be 'LlamaForCausalLM'
@@ -52,9 +53,9 @@ Describe 'Convert-HdxModel' {
         $env:HDX_HOME | Should -Not -Exist
     }
 
-    It 'converts stories260K into <output>/ckpt' -Skip:(-not (Test-SharedData 'models/stories260K')) {
-        $out = Join-Path $TestDrive 'stories-fp16'
-        $report = Convert-HdxModel -Path $stories -OutputPath $out
+    It 'converts a model into <output>/ckpt' {
+        $out = Join-Path $TestDrive 'generated-fp16'
+        $report = Convert-HdxModel -Path (New-TestModel 'fp32-source') -OutputPath $out
         $report.OutputPath | Should -Be (Join-Path $out 'ckpt')
         $report.Dtype | Should -Be 'fp16'
         Join-Path $out 'ckpt/hdx_model.safetensors' | Should -Exist
@@ -68,7 +69,7 @@ Describe 'Convert-HdxModel' {
         $report.Architecture | Should -Be 'Qwen2ForCausalLM'
         $report.Dtypes | Should -Be @('BF16')
         $report.TokenizerKind | Should -Be 'ByteLevelBpe'
-        $report.OutputPath | Should -Be (Join-Path $env:HDX_HOME 'hub/src/qwen/ckpt')
+        $report.OutputPath | Should -Be (Join-Path $env:HDX_HOME 'hub/src/qwen/fp32/ckpt')
         Join-Path $report.OutputPath 'hdx_model.safetensors' | Should -Exist
     }
 

@@ -1,15 +1,11 @@
 # Invoke-HdxCompile -ModelId against the fake Hugging Face Hub of tests/HyperDex.TestTools (hub-server), which serves
-# the real stories260K checkpoint (plus files HyperDex must skip) from 127.0.0.1.
-BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'common.ps1')
-    $script:noStories = -not (Test-SharedData 'models/stories260K')
-}
+# a generated model (plus files HyperDex must skip) from 127.0.0.1.
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
     . (Join-Path $PSScriptRoot 'hub.ps1')
     $script:token = 'hf_PesterTokenNeverPrinted'
-    $script:stories = Join-Path $SharedRoot 'models/stories260K'
+    $script:sourceModel = New-GeneratedModel (Join-Path $TestDrive 'source') @('--seed', '3')
     $script:hubVariables = 'HF_ENDPOINT', 'HF_HOME', 'HF_HUB_CACHE', 'HF_TOKEN', 'HF_HUB_OFFLINE', 'HDX_HOME'
     $script:savedVariables = @{}
     foreach ($name in $hubVariables) { $savedVariables[$name] = [Environment]::GetEnvironmentVariable($name) }
@@ -34,10 +30,8 @@ BeforeAll {
         }
     }
 
-    if (-not $noStories) {
-        $repos = "test-org/tiny=$stories;test-org/private=$stories;test-org/gated=$stories"
-        $script:server = Start-HubTestServer @('--repos', $repos, '--unneeded', '--token', $token, '--private', 'test-org/private', '--gated', 'test-org/gated')
-    }
+    $repos = "test-org/tiny=$sourceModel;test-org/private=$sourceModel;test-org/gated=$sourceModel"
+    $script:server = Start-HubTestServer @('--repos', $repos, '--unneeded', '--token', $token, '--private', 'test-org/private', '--gated', 'test-org/gated')
 }
 
 AfterAll {
@@ -45,7 +39,7 @@ AfterAll {
     foreach ($name in $hubVariables) { [Environment]::SetEnvironmentVariable($name, $savedVariables[$name]) }
 }
 
-Describe 'Invoke-HdxCompile -ModelId' -Skip:$noStories {
+Describe 'Invoke-HdxCompile -ModelId' {
     BeforeEach { Use-FreshHub $server }
 
     It 'downloads the model into the Hugging Face cache and compiles it' {
@@ -53,20 +47,23 @@ Describe 'Invoke-HdxCompile -ModelId' -Skip:$noStories {
 
         $model | Should -BeOfType HyperDex.CompiledModel
         $model.ModelId | Should -Be 'test-org/tiny'
-        $model.Path | Should -Be (Join-Path $env:HDX_HOME 'hub/test-org/tiny')
+        $model.Path | Should -Be (Join-Path $env:HDX_HOME 'hub/test-org/tiny/fp16')
         Join-Path $model.Path 'hdx.json' | Should -Exist
         $snapshot = Get-ChildItem (Join-Path (Get-RepoFolder test-org/tiny) 'snapshots') -Directory | Select-Object -First 1
-        $expected = 'config.json', 'generation_config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.model', 'tokenizer_config.json'
+        $expected = 'config.json', 'generation_config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json'
         @(Get-ChildItem $snapshot.FullName -Name | Sort-Object) -join ',' | Should -Be (@($expected | Sort-Object) -join ',')
         (Get-Item (Join-Path $snapshot.FullName 'model.safetensors')).LinkTarget | Should -Match '^\.\./\.\./blobs/[0-9a-f]{64}$'
         Get-Content (Join-Path (Get-RepoFolder test-org/tiny) 'refs/main') -Raw | Should -Be $snapshot.Name
         Get-PartialFile $env:HF_HOME | Should -BeNullOrEmpty
     }
 
-    It 'feeds the downloaded and compiled model to Start-HdxGeneration, which reproduces the reference text' {
+    It 'feeds the downloaded and compiled model to Start-HdxGeneration, which generates what the source folder does' {
         $result = Invoke-HdxCompile -ModelId test-org/tiny -Dtype fp32 -NumDevice 2 | Start-HdxGeneration -MaxNewTokens 200
+        $local = Invoke-HdxCompile -Path $sourceModel -OutputPath (Join-Path $TestDrive 'local') -Dtype fp32 | Start-HdxGeneration -MaxNewTokens 200
 
-        $result.Text | Should -BeExactly ([IO.File]::ReadAllText((Join-Path $stories 'expected.txt')))
+        $result.GeneratedTokens | Should -Be 200
+        $result.TokenIds | Should -Be $local.TokenIds
+        $result.Text | Should -BeExactly $local.Text
     }
 
     It 'takes model ids from the pipeline, and still paths from Get-Item and by position' {
@@ -89,6 +86,9 @@ Describe 'Invoke-HdxCompile -ModelId' -Skip:$noStories {
             $download.Count | Should -BeGreaterThan 0
             $download | Where-Object StatusDescription -Match ' of [0-9.]+ (KiB|MiB)' | Should -Not -BeNullOrEmpty
             $download[-1].RecordType | Should -Be Completed
+            # Something shows from the start (listing the repository), and no wild first estimate for a local download.
+            $download[0].StatusDescription | Should -BeLike 'Listing the files of test-org/tiny@main*'
+            $download | Where-Object SecondsRemaining -GT 60 | Should -BeNullOrEmpty
         }
         finally {
             $ps.Dispose()
@@ -178,22 +178,22 @@ Describe 'Invoke-HdxCompile -ModelId' -Skip:$noStories {
     }
 }
 
-Describe 'Invoke-HdxCompile -ModelId under network faults' -Skip:$noStories {
+Describe 'Invoke-HdxCompile -ModelId under network faults' {
     AfterEach { Stop-HubTestServer $faulty }
 
     It 'resumes a download whose connection dropped half-way and compiles the right bytes' {
-        $script:faulty = Start-HubTestServer @('--repos', "test-org/tiny=$stories", '--drop-halfway', 'model.safetensors')
+        $script:faulty = Start-HubTestServer @('--repos', "test-org/tiny=$sourceModel", '--drop-halfway', 'model.safetensors')
         Use-FreshHub $faulty
 
         $model = Invoke-HdxCompile -ModelId test-org/tiny
 
         $snapshot = Get-ChildItem (Join-Path (Get-RepoFolder test-org/tiny) 'snapshots') -Directory | Select-Object -First 1
-        (Get-FileHash (Join-Path $snapshot.FullName 'model.safetensors')).Hash | Should -Be (Get-FileHash (Join-Path $stories 'model.safetensors')).Hash
+        (Get-FileHash (Join-Path $snapshot.FullName 'model.safetensors')).Hash | Should -Be (Get-FileHash (Join-Path $sourceModel 'model.safetensors')).Hash
         Join-Path $model.Path 'hdx.json' | Should -Exist
     }
 
     It 'rejects corrupt bytes and leaves nothing in snapshots or the output' {
-        $script:faulty = Start-HubTestServer @('--repos', "test-org/tiny=$stories", '--corrupt', 'model.safetensors')
+        $script:faulty = Start-HubTestServer @('--repos', "test-org/tiny=$sourceModel", '--corrupt', 'model.safetensors')
         Use-FreshHub $faulty
 
         { Invoke-HdxCompile -ModelId test-org/tiny } | Should -Throw -ErrorId 'HubChecksumMismatch,HyperDex.PowerShell.Commands.InvokeHdxCompileCommand'
@@ -204,7 +204,7 @@ Describe 'Invoke-HdxCompile -ModelId under network faults' -Skip:$noStories {
     }
 
     It 'stops promptly on Ctrl+C during a slow download and leaves no partial files' {
-        $script:faulty = Start-HubTestServer @('--repos', "test-org/tiny=$stories", '--chunk-delay-ms', '200')
+        $script:faulty = Start-HubTestServer @('--repos', "test-org/tiny=$sourceModel", '--chunk-delay-ms', '200')
         Use-FreshHub $faulty
         $ps = [powershell]::Create()
         try {

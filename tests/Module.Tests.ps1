@@ -33,6 +33,16 @@ Describe 'Module manifest' {
         Join-Path $root 'dependencies/HyperDex.Runtime.dll' | Should -Exist
     }
 
+    It 'ships no debug symbols (.pdb) in the module or its package' {
+        Get-ChildItem (Split-Path $env:HDX_TEST_MODULE) -Recurse -Filter *.pdb | Should -BeNullOrEmpty
+        $package = Join-Path $RepoRoot "out/repository/HyperDex.PowerShell.$($manifest.ModuleVersion).nupkg"
+        if (Test-Path $package) {
+            $zip = [IO.Compression.ZipFile]::OpenRead($package)
+            try { @($zip.Entries.FullName) -like '*.pdb' | Should -BeNullOrEmpty }
+            finally { $zip.Dispose() }
+        }
+    }
+
     It 'ships the about_HyperDex help topic' {
         Join-Path (Split-Path $env:HDX_TEST_MODULE) 'en-US/about_HyperDex.help.txt' | Should -Exist
     }
@@ -72,6 +82,10 @@ Describe 'Docs for <Name>' -ForEach $cmdletCases {
             ($described.description.Text -join ' ') | Should -Not -BeNullOrEmpty -Because "-$parameter needs help text"
         }
         @($help.examples.example).Count | Should -BeGreaterThan 0
+        # Get-Help -Online opens the first link with a URI: this page where the repository publishes docs/.
+        $links = @($help.relatedLinks.navigationLink)
+        $links[0].uri | Should -Be "$($manifest.PrivateData.PSData.ProjectUri)/blob/main/docs/$Name.md"
+        $links | Where-Object uri | ForEach-Object { $_.uri | Should -Match '^https://' }
     }
 
     It 'is listed on the module page' {

@@ -46,6 +46,20 @@ function Test-SharedData([string] $RelativePath) {
     Test-Path (Join-Path $script:SharedRoot $RelativePath)
 }
 
+# Inside an It: skips the test when ../shared/<RelativePath> is absent, and Pester prints why.
+function Skip-WithoutSharedData([string] $RelativePath, [string] $Need) {
+    if (-not (Test-SharedData $RelativePath)) {
+        Set-ItResult -Skipped -Because "../shared/$RelativePath is not present beside the repository; this test needs $Need"
+    }
+}
+
+# Writes a random-weight Llama model with a byte-level BPE tokenizer (make-model) to $Path and returns $Path. Its
+# vocabulary is exactly the tokenizer's 274 ids, so everything it generates decodes.
+function New-GeneratedModel([string] $Path, [string[]] $Arguments = @()) {
+    Invoke-TestTool (@('make-model', '--out', $Path, '--vocab', '274') + $Arguments) | Out-Null
+    $Path
+}
+
 # Runs a command of tests/HyperDex.TestTools (built by build.ps1 -Task Test) and returns its output lines.
 function Invoke-TestTool([string[]] $Arguments) {
     if (-not $env:HDX_TEST_TOOLS) { throw 'HDX_TEST_TOOLS is not set: run the tests through build.ps1 -Task Test' }

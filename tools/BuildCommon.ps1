@@ -12,6 +12,8 @@ function Get-BuildInfo([string] $Root, [string] $Configuration) {
         ModuleRoot     = $moduleRoot
         ModuleManifest = Join-Path $moduleRoot 'HyperDex.PowerShell.psd1'
         Cmdlets        = @($manifest.CmdletsToExport)
+        # Where docs/ is published: the help's online links point there.
+        OnlineDocs     = $manifest.PrivateData.PSData.ProjectUri.TrimEnd('/') + '/blob/main/docs/'
     }
 }
 
@@ -46,10 +48,13 @@ function Invoke-ModuleBuild($Build) {
         if ($file.Name -eq 'HyperDex.PowerShell.deps.json') {
             continue # dependencies resolve through the HyperDex load context, not the deps file
         }
+        if ($file.Extension -eq '.pdb') {
+            continue # debug symbols stay out of the module and its package
+        }
         if ($file.Name -like 'HyperDex.PowerShell.*') {
             Copy-Item $file.FullName $Build.ModuleRoot
         }
-        elseif ($file.Extension -in '.dll', '.pdb', '.so') {
+        elseif ($file.Extension -in '.dll', '.so') {
             Copy-Item $file.FullName $dependencies
         }
     }
@@ -84,6 +89,7 @@ function Invoke-Analyzer($Build) {
 }
 
 function Invoke-DocsBuild($Build) {
+    if (-not (Test-Path $Build.ModuleManifest)) { throw "No built module at $($Build.ModuleRoot): run the Build task (it writes the help too)." }
     $docs = Join-Path $Build.Root 'docs'
     $culture = Join-Path $Build.ModuleRoot 'en-US'
     if (Test-ToolModule platyPS) {
@@ -101,7 +107,7 @@ function Invoke-DocsBuild($Build) {
     else {
         # Same MAML from the same pages through our converter of the platyPS 2.0.0 subset we write.
         $maml = Join-Path $culture 'HyperDex.PowerShell.dll-Help.xml'
-        & (Join-Path $Build.Root 'tools/MarkdownToMaml.ps1') -DocsPath $docs -OutputFile $maml
+        & (Join-Path $Build.Root 'tools/MarkdownToMaml.ps1') -DocsPath $docs -OutputFile $maml -OnlineBase $Build.OnlineDocs
         Write-Host "skipped: platyPS not installed; MAML help built by tools/MarkdownToMaml.ps1 instead ($maml)"
     }
 }

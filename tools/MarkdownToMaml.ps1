@@ -4,7 +4,10 @@
 [CmdletBinding()]
 param(
     [Parameter(Mandatory)] [string] $DocsPath,
-    [Parameter(Mandatory)] [string] $OutputFile
+    [Parameter(Mandatory)] [string] $OutputFile,
+    # Where the pages are published (ending in '/'): Get-Help -Online opens <OnlineBase><cmdlet>.md, and related
+    # links to sibling pages point there too, since a bare 'Name.md' means nothing outside the repository.
+    [Parameter(Mandatory)] [string] $OnlineBase
 )
 $ErrorActionPreference = 'Stop'
 
@@ -167,10 +170,16 @@ function Add-Command($Writer, [string] $Name, [string] $Page) {
     $Writer.WriteEndElement()
 
     $Writer.WriteStartElement('command', 'relatedLinks', $ns.command)
-    foreach ($link in [regex]::Matches([string]$sections['RELATED LINKS'], '\[([^\]]+)\]\(([^)]*)\)')) {
+    # The first link with a URI is what Get-Help -Online opens: this page online.
+    $links = @(@{ Text = 'Online Version:'; Uri = "$OnlineBase$Name.md" }) +
+        @([regex]::Matches([string]$sections['RELATED LINKS'], '\[([^\]]+)\]\(([^)]*)\)') | ForEach-Object {
+            $uri = $_.Groups[2].Value
+            @{ Text = $_.Groups[1].Value; Uri = if ($uri -match '^[\w.-]+\.md$') { "$OnlineBase$uri" } else { $uri } }
+        })
+    foreach ($link in $links) {
         $Writer.WriteStartElement('maml', 'navigationLink', $ns.maml)
-        $Writer.WriteElementString('maml', 'linkText', $ns.maml, $link.Groups[1].Value)
-        $Writer.WriteElementString('maml', 'uri', $ns.maml, $link.Groups[2].Value)
+        $Writer.WriteElementString('maml', 'linkText', $ns.maml, $link.Text)
+        $Writer.WriteElementString('maml', 'uri', $ns.maml, $link.Uri)
         $Writer.WriteEndElement()
     }
     $Writer.WriteEndElement()

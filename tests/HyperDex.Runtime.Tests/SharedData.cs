@@ -18,6 +18,12 @@ public static class SharedData
         return path;
     }
 
+    /// <summary>
+    /// The cases of a theory over shared data: all of them, or on a plain clone only the first, which skips saying
+    /// why — one skip per test, not one per case of data that is not there.
+    /// </summary>
+    public static IEnumerable<object[]> Cases(IEnumerable<object[]> cases) => Root is null ? cases.Take(1) : cases;
+
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
     private static string FindRepositoryRoot()

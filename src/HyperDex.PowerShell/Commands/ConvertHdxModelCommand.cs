@@ -53,7 +53,7 @@ public sealed class ConvertHdxModelCommand : HdxCmdlet
                 return;
             }
 
-            string output = OutputPath is null ? ModelConverter.DefaultOutput(model) : GetUnresolvedProviderPathFromPSPath(OutputPath);
+            string output = OutputPath is null ? ModelConverter.DefaultOutput(model, dtype) : GetUnresolvedProviderPathFromPSPath(OutputPath);
             string target = System.IO.Path.Combine(output, CompiledLayout.CheckpointDirectory);
             if (!ShouldProcess(target, $"Convert {model.ModelId} to HyperDex {Dtype} checkpoint"))
             {

@@ -13,6 +13,7 @@ public sealed class ConvertToHdxTokenIdCommand : HdxCmdlet
 
     /// <summary>A tokenizer folder, a model folder, a compiled model folder, or a compiled model object.</summary>
     [Parameter(Mandatory = true, Position = 0)]
+    [ArgumentCompleter(typeof(CompiledModelCompleter))]
     [ValidateNotNull]
     public object Tokenizer { get; set; } = null!;
 

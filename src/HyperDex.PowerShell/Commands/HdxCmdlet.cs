@@ -16,7 +16,7 @@ public abstract class HdxCmdlet : PSCmdlet, IDisposable
     protected CancellationToken CancelToken => _cancellation.Token;
 
     /// <summary>Reports progress and messages; only call it on the pipeline thread.</summary>
-    protected IHdxReporter Reporter => _reporter ??= new PipelineReporter(this);
+    protected IHdxReporter Reporter => _reporter ??= new PipelineReporter(this, _cancellation.Token);
 
     protected override void StopProcessing() => _cancellation.Cancel();
 

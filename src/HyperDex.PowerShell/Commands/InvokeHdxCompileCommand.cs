@@ -64,6 +64,10 @@ public sealed class InvokeHdxCompileCommand : HdxCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Refuse rather than rebuild a compiled model whose source changed since it was compiled.</summary>
+    [Parameter]
+    public SwitchParameter NoRebuild { get; set; }
+
     [Parameter]
     [ValidateRange(1L, long.MaxValue)]
     public long HostMemoryBudget { get; set; }
@@ -94,6 +98,7 @@ public sealed class InvokeHdxCompileCommand : HdxCmdlet
                 MaxLength = MyInvocation.BoundParameters.ContainsKey(nameof(MaxLength)) ? MaxLength : null,
                 Dtype = dtype,
                 Force = Force,
+                NoRebuild = NoRebuild,
                 HostMemoryBudget = MyInvocation.BoundParameters.ContainsKey(nameof(HostMemoryBudget)) ? HostMemoryBudget : null,
             };
             CompileResult result;

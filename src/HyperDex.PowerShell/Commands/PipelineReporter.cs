@@ -7,18 +7,33 @@ namespace HyperDex.PowerShell.Commands;
 /// <summary>
 /// Forwards runtime progress to Write-Progress (throttled to every 200 ms per activity, so a hot loop never floods
 /// the host) and messages to Write-Verbose/Write-Warning. Must be called on the pipeline thread.
+/// Once the command is being stopped (Ctrl+C) it writes nothing: the console host answers a progress or message write
+/// by redrawing its progress pane, which asks the terminal for the cursor position and waits for the reply on stdin;
+/// racing the stop, that read could hang the shell until a key was pressed. The host clears its progress itself.
 /// </summary>
 internal sealed class PipelineReporter : IHdxReporter
 {
     private static readonly long ThrottleTicks = Stopwatch.Frequency / 5;
 
     private readonly Cmdlet _cmdlet;
+    private readonly CancellationToken _stopping;
     private readonly Dictionary<int, (long LastTicks, string Activity)> _open = new();
 
-    public PipelineReporter(Cmdlet cmdlet) => _cmdlet = cmdlet;
+    public PipelineReporter(Cmdlet cmdlet, CancellationToken stopping)
+    {
+        _cmdlet = cmdlet;
+        _stopping = stopping;
+    }
+
+    private bool Stopping => _stopping.IsCancellationRequested || _cmdlet.Stopping;
 
     public void Progress(HdxProgress progress)
     {
+        if (Stopping)
+        {
+            return;
+        }
+
         long now = Stopwatch.GetTimestamp();
         bool seen = _open.TryGetValue(progress.ActivityId, out var last);
         if (!progress.Completed && seen && now - last.LastTicks < ThrottleTicks)
@@ -50,13 +65,31 @@ internal sealed class PipelineReporter : IHdxReporter
         _cmdlet.WriteProgress(record);
     }
 
-    public void Verbose(string message) => _cmdlet.WriteVerbose(message);
+    public void Verbose(string message)
+    {
+        if (!Stopping)
+        {
+            _cmdlet.WriteVerbose(message);
+        }
+    }
 
-    public void Warning(string message) => _cmdlet.WriteWarning(message);
+    public void Warning(string message)
+    {
+        if (!Stopping)
+        {
+            _cmdlet.WriteWarning(message);
+        }
+    }
 
-    /// <summary>Closes any activity the runtime left open (for example after an error or a stop).</summary>
+    /// <summary>Closes any activity the runtime left open (for example after an error); not when stopping (see above).</summary>
     public void CompleteAll()
     {
+        if (Stopping)
+        {
+            _open.Clear();
+            return;
+        }
+
         foreach (var (id, state) in _open)
         {
             try

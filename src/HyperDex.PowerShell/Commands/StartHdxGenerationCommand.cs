@@ -33,6 +33,7 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
     /// <summary>A compiled model folder, or a CompiledModel object (from Invoke-HdxCompile) by its Path.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Path")]
+    [ArgumentCompleter(typeof(CompiledModelCompleter))]
     public PSObject Model { get; set; } = null!;
 
     /// <summary>
@@ -70,8 +71,9 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
     [ValidateNotNull]
     public string[] Stop { get; set; } = [];
 
-    /// <summary>The compiled device-count variant to run; a piped CompiledModel supplies the count it was compiled for.</summary>
+    /// <summary>The compiled device-count variant to run; else the model object's count, else the folder's only one.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(NumDeviceCompleter))]
     [ValidateRange(1, 64)]
     public int NumDevice { get; set; } = 1;
 
@@ -242,11 +244,12 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
 
         object? cacheSize = MyInvocation.BoundParameters.ContainsKey(nameof(PrefixCacheSize))
             ? PrefixCacheSize : SessionState.PSVariable.GetValue(PrefixCacheVariable);
-        _lease = ModelPool.Acquire(path, NumDevice, NoCache, cacheSize is null ? null : LanguagePrimitives.ConvertTo<long>(cacheSize));
+        int numDevice = DeviceCountChoice.Resolve(MyInvocation.BoundParameters.ContainsKey(nameof(NumDevice)) ? NumDevice : null, Model, path);
+        _lease = ModelPool.Acquire(path, numDevice, NoCache, cacheSize is null ? null : LanguagePrimitives.ConvertTo<long>(cacheSize));
         _leasePath = path;
         WriteVerbose(_lease.Loaded
-            ? $"Loaded {path} for {NumDevice} device(s): {_lease.Model.Engine.MemoryBytes / (1 << 20)} MiB of weights and KV cache"
-            : $"Using the pooled {path} ({NumDevice} device(s))");
+            ? $"Loaded {path} for {numDevice} device(s): {_lease.Model.Engine.MemoryBytes / (1 << 20)} MiB of weights and KV cache"
+            : $"Using the pooled {path} ({numDevice} device(s))");
         return _lease.Model;
     }
 

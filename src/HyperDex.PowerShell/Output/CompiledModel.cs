@@ -16,7 +16,7 @@ public sealed class CompiledModel
         Dtype = Runtime.Compiled.HdxDtypeNames.ToUserName(manifest.Dtype);
         SizeBytes = result.SizeBytes;
         Action = result.Action.ToString();
-        Elapsed = result.Elapsed;
+        ElapsedSeconds = result.Elapsed.TotalSeconds;
     }
 
     /// <summary>The compiled model folder (ckpt, param, inst, tokenizer, hdx.json).</summary>
@@ -44,5 +44,6 @@ public sealed class CompiledModel
     /// <summary>Build, Rebuild, AddVariant or Reuse.</summary>
     public string Action { get; }
 
-    public TimeSpan Elapsed { get; }
+    /// <summary>Seconds the compile took (phase 0 included).</summary>
+    public double ElapsedSeconds { get; }
 }

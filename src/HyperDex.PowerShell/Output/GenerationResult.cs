@@ -12,8 +12,8 @@ public sealed class GenerationResult
         TokenIds = tokenIds;
         PromptTokens = promptTokens;
         FinishReason = finishReason;
-        TimeToFirstToken = timeToFirstToken;
-        Elapsed = elapsed;
+        TimeToFirstTokenSeconds = timeToFirstToken.TotalSeconds;
+        ElapsedSeconds = elapsed.TotalSeconds;
         TokensPerSecond = tokensPerSecond;
         Seed = seed;
         Model = model;
@@ -37,10 +37,11 @@ public sealed class GenerationResult
     /// <summary>eos, stop, length or cancelled.</summary>
     public string FinishReason { get; }
 
-    /// <summary>Time to process the prompt and produce the first token.</summary>
-    public TimeSpan TimeToFirstToken { get; }
+    /// <summary>Seconds to process the prompt and produce the first token (a number, so JSON carries it as one).</summary>
+    public double TimeToFirstTokenSeconds { get; }
 
-    public TimeSpan Elapsed { get; }
+    /// <summary>Seconds the whole generation took.</summary>
+    public double ElapsedSeconds { get; }
 
     /// <summary>Decode speed: tokens after the first per second after the first.</summary>
     public double TokensPerSecond { get; }

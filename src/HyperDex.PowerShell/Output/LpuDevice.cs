@@ -3,16 +3,6 @@ using HyperDex.Runtime.Devices;
 
 namespace HyperDex;
 
-/// <summary>Whether an LPU card can run a model now (see Get-LpuDevice).</summary>
-public enum LpuDeviceStatus
-{
-    Ready,
-    NoDriver,
-    XrtMissing,
-    NotProgrammed,
-    Error,
-}
-
 /// <summary>One LPU card (an Alveo board: management and user PCI functions together), as Get-LpuDevice emits it.</summary>
 public sealed class LpuDevice
 {
@@ -30,7 +20,7 @@ public sealed class LpuDevice
         Shell = info.Shell;
         Driver = info.Driver;
         ManagementDriver = info.ManagementDriver;
-        Status = Enum.Parse<LpuDeviceStatus>(info.Status.ToString());
+        Status = info.Status.ToString();
         StatusReason = info.StatusReason;
         NumaNode = info.NumaNode;
         LinkSpeed = info.LinkSpeed;
@@ -76,7 +66,11 @@ public sealed class LpuDevice
 
     public string? ManagementDriver { get; }
 
-    public LpuDeviceStatus Status { get; }
+    /// <summary>
+    /// Whether the card can run a model now: Ready, NoDriver, XrtMissing, NotProgrammed or Error. A name, not an
+    /// enum, so ConvertTo-Json writes it as such for automation.
+    /// </summary>
+    public string Status { get; }
 
     /// <summary>Why the status is not Ready, in words.</summary>
     public string? StatusReason { get; }

@@ -9,7 +9,7 @@ public sealed class TokenRecord
         TokenId = tokenId;
         Text = text;
         Logprob = logprob;
-        Elapsed = elapsed;
+        ElapsedSeconds = elapsed.TotalSeconds;
         Timestamp = timestamp;
         FinishReason = finishReason;
         Prompt = prompt;
@@ -26,8 +26,8 @@ public sealed class TokenRecord
     /// <summary>Natural log of the token's probability under the distribution it was chosen from.</summary>
     public double Logprob { get; }
 
-    /// <summary>Time from the start of the generation (prompt processing included) to this token.</summary>
-    public TimeSpan Elapsed { get; }
+    /// <summary>Seconds from the start of the generation (prompt processing included) to this token.</summary>
+    public double ElapsedSeconds { get; }
 
     /// <summary>When the token was produced (UTC).</summary>
     public DateTime Timestamp { get; }

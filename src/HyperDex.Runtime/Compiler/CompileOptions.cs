@@ -13,7 +13,7 @@ public sealed record CompileOptions
     /// <summary>The HF id ("org/name") recorded in hdx.json and naming the default output; null = the source folder's last two path parts.</summary>
     public string? ModelId { get; init; }
 
-    /// <summary>null = <see cref="HdxPaths.DefaultModelFolder"/> of the model id.</summary>
+    /// <summary>null = <see cref="HdxPaths.DefaultModelFolder"/> of the model id and dtype.</summary>
     public string? OutputPath { get; init; }
 
     public int NumDevice { get; init; } = 1;
@@ -25,6 +25,9 @@ public sealed record CompileOptions
 
     /// <summary>Rebuild everything even when a complete compiled model exists.</summary>
     public bool Force { get; init; }
+
+    /// <summary>Refuse (CompiledModelSourceChanged) rather than rebuild a compiled model whose source changed.</summary>
+    public bool NoRebuild { get; init; }
 
     public long DeviceMemoryBytes { get; init; } = LpuMemoryBytes;
 
@@ -38,13 +41,13 @@ public enum CompileAction
     /// <summary>A complete compiled model for this NumDevice exists: nothing to build.</summary>
     Reuse,
 
-    /// <summary>A complete compiled model exists without this NumDevice: build only param/N and inst/N (fast_compile).</summary>
+    /// <summary>A complete compiled model exists without this NumDevice, or with its files missing: build only param/N and inst/N (fast_compile).</summary>
     AddVariant,
 
     /// <summary>No compiled model: build everything.</summary>
     Build,
 
-    /// <summary>-Force, or an incomplete folder from an interrupted compile: build everything and replace it.</summary>
+    /// <summary>-Force, a changed source, or a folder missing its manifest, checkpoint or tokenizer: build everything and replace it.</summary>
     Rebuild,
 }
 

@@ -16,6 +16,7 @@ public sealed class CompilePlan : IDisposable
     {
         CompiledLayout.ManifestFile, CompiledLayout.ManifestFile + ".tmp", CompiledLayout.CheckpointDirectory,
         CompiledLayout.TokenizerDirectory, CompiledLayout.ParamDirectory, CompiledLayout.InstructionDirectory,
+        Models.CompiledModelCatalog.LastUsedFile,
     };
 
     internal CompilePlan(CompileOptions options, ModelSource source, string output, int maxLength, CompileAction action,
@@ -63,7 +64,7 @@ public sealed class CompilePlan : IDisposable
         var source = ModelSource.Open(options.SourcePath, options.ModelId, scanNonFinite: false, cancellation);
         try
         {
-            return Create(options, source, reporter, clock);
+            return Create(options, source, reporter, clock, cancellation);
         }
         catch
         {
@@ -72,7 +73,7 @@ public sealed class CompilePlan : IDisposable
         }
     }
 
-    private static CompilePlan Create(CompileOptions options, ModelSource source, IHdxReporter reporter, Stopwatch clock)
+    private static CompilePlan Create(CompileOptions options, ModelSource source, IHdxReporter reporter, Stopwatch clock, CancellationToken cancellation)
     {
         var shape = source.Shape;
         Partition.Check(shape, options.NumDevice);
@@ -90,8 +91,8 @@ public sealed class CompilePlan : IDisposable
             reporter.Warning(problem);
         }
 
-        string output = Path.GetFullPath(options.OutputPath ?? HdxPaths.DefaultModelFolder(source.ModelId));
-        var (action, existing) = Decide(options, source.Folder, output, maxLength);
+        string output = Path.GetFullPath(options.OutputPath ?? HdxPaths.DefaultModelFolder(source.ModelId, options.Dtype));
+        var (action, existing) = Decide(options, source, output, maxLength, reporter, cancellation);
         return new CompilePlan(options, source, output, maxLength, action, existing, clock);
     }
 
@@ -127,8 +128,10 @@ public sealed class CompilePlan : IDisposable
         }
     }
 
-    private static (CompileAction, CompiledManifest?) Decide(CompileOptions options, string source, string output, int maxLength)
+    private static (CompileAction, CompiledManifest?) Decide(CompileOptions options, ModelSource model, string output, int maxLength,
+        IHdxReporter reporter, CancellationToken cancellation)
     {
+        string source = model.Folder;
         if (!Directory.Exists(output))
         {
             return (CompileAction.Build, null);
@@ -157,7 +160,7 @@ public sealed class CompilePlan : IDisposable
         if (manifest.SourcePath != source && options.ModelId is not null && manifest.ModelId == options.ModelId)
         {
             // A new revision of the same Hub model (another snapshot folder): the compiled model is stale.
-            return (CompileAction.Rebuild, manifest);
+            return Stale(options, output, source, [$"revision {Path.GetFileName(manifest.SourcePath)} is now {Path.GetFileName(source)}"], manifest, reporter);
         }
 
         if (manifest.SourcePath != source)
@@ -174,9 +177,54 @@ public sealed class CompilePlan : IDisposable
                 output, "Pass -Force to rebuild it, or a different -OutputPath.");
         }
 
-        return manifest.Variants.Any(v => v.NumDevice == options.NumDevice)
-            ? (CompileAction.Reuse, manifest)
-            : (CompileAction.AddVariant, manifest);
+        var changed = CompiledFolderCheck.ChangedSourceFiles(manifest, model.HashFiles(cancellation));
+        if (changed.Count > 0)
+        {
+            return Stale(options, output, source, changed, manifest, reporter);
+        }
+
+        var missingShared = CompiledFolderCheck.MissingShared(output, manifest);
+        if (missingShared.Count > 0)
+        {
+            reporter.Warning($"{output} is missing {CompiledFolderCheck.Describe(missingShared)}; rebuilding it.");
+            return (CompileAction.Rebuild, manifest);
+        }
+
+        foreach (var variant in manifest.Variants.Where(v => v.NumDevice != options.NumDevice))
+        {
+            var broken = CompiledFolderCheck.MissingVariant(output, variant.NumDevice);
+            if (broken.Count > 0)
+            {
+                reporter.Warning($"The {variant.NumDevice}-device variant of {output} is missing {CompiledFolderCheck.Describe(broken)}; compiling with -NumDevice {variant.NumDevice} rebuilds it.");
+            }
+        }
+
+        if (!manifest.Variants.Any(v => v.NumDevice == options.NumDevice))
+        {
+            return (CompileAction.AddVariant, manifest);
+        }
+
+        var missing = CompiledFolderCheck.MissingVariant(output, options.NumDevice);
+        if (missing.Count > 0)
+        {
+            reporter.Warning($"The {options.NumDevice}-device variant of {output} is missing {CompiledFolderCheck.Describe(missing)}; rebuilding it.");
+            return (CompileAction.AddVariant, manifest);
+        }
+
+        return (CompileAction.Reuse, manifest);
+    }
+
+    /// <summary>The source changed since the folder was compiled: rebuild it, or refuse with -NoRebuild.</summary>
+    private static (CompileAction, CompiledManifest?) Stale(CompileOptions options, string output, string source, IReadOnlyList<string> changed,
+        CompiledManifest manifest, IHdxReporter reporter)
+    {
+        if (options.NoRebuild)
+        {
+            throw CompiledFolderCheck.SourceChanged(output, source, changed);
+        }
+
+        reporter.Warning($"{source} changed since {output} was compiled ({CompiledFolderCheck.Describe(changed)}); rebuilding it.");
+        return (CompileAction.Rebuild, manifest);
     }
 
     /// <summary>The manifest of a complete compiled model, or null when absent or unreadable (an incomplete folder).</summary>

@@ -1,6 +1,11 @@
+using HyperDex.Runtime.Compiled;
+
 namespace HyperDex.Runtime.Compiler;
 
-/// <summary>Where compiled models live by default: $HDX_HOME/hub/&lt;org&gt;/&lt;name&gt;, HDX_HOME defaulting to ~/.cache/hyperdex.</summary>
+/// <summary>
+/// Where compiled models live by default: $HDX_HOME/hub/&lt;org&gt;/&lt;name&gt;/&lt;dtype&gt;, HDX_HOME defaulting to
+/// ~/.cache/hyperdex. One folder per dtype, so an fp16 and an fp32 compile of one model live side by side.
+/// </summary>
 public static class HdxPaths
 {
     public const string HomeVariable = "HDX_HOME";
@@ -16,7 +21,10 @@ public static class HdxPaths
         }
     }
 
-    /// <summary>The default compiled-model folder of a model id ("org/name").</summary>
-    public static string DefaultModelFolder(string modelId) =>
-        Path.Combine(new[] { Home, "hub" }.Concat(modelId.Split('/', StringSplitOptions.RemoveEmptyEntries)).ToArray());
+    /// <summary>Where compiled models are looked for by default (Get-HdxModel, completers).</summary>
+    public static string ModelsRoot => Path.Combine(Home, "hub");
+
+    /// <summary>The default compiled-model folder of a model id ("org/name") for one dtype.</summary>
+    public static string DefaultModelFolder(string modelId, HdxDtype dtype) =>
+        Path.Combine(new[] { ModelsRoot }.Concat(modelId.Split('/', StringSplitOptions.RemoveEmptyEntries)).Append(dtype.ToUserName()).ToArray());
 }

@@ -172,7 +172,7 @@ public static class ModelCompiler
                 Directory.Move(Path.Combine(staging, kind, n.ToString(System.Globalization.CultureInfo.InvariantCulture)), final);
             }
 
-            var manifest = existing with { Variants = existing.Variants.Append(variant).OrderBy(v => v.NumDevice).ToList() };
+            var manifest = existing with { Variants = existing.Variants.Where(v => v.NumDevice != n).Append(variant).OrderBy(v => v.NumDevice).ToList() };
             WriteManifest(root, manifest);
             return manifest;
         }

@@ -11,7 +11,7 @@ namespace HyperDex.Runtime.Compiler;
 /// </summary>
 public static class ModelConverter
 {
-    public static string DefaultOutput(ModelSource source) => HdxPaths.DefaultModelFolder(source.ModelId);
+    public static string DefaultOutput(ModelSource source, HdxDtype dtype) => HdxPaths.DefaultModelFolder(source.ModelId, dtype);
 
     public static ModelReport Convert(ModelSource source, string output, HdxDtype dtype, bool force, IHdxReporter reporter,
         CancellationToken cancellation)

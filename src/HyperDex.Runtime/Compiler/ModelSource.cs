@@ -26,6 +26,8 @@ public sealed class ModelSource : IDisposable
         Problems = problems;
     }
 
+    private IReadOnlyDictionary<string, string>? _hashes;
+
     public string Folder { get; }
 
     public string ModelId { get; }
@@ -226,17 +228,43 @@ public sealed class ModelSource : IDisposable
     }
 
     /// <summary>sha256 (lower-case hex) of every source file, keyed by its name relative to the folder.</summary>
+    /// <summary>
+    /// SHA-256 of every source file, computed once per source. A file that links into a Hugging Face cache blob
+    /// named by a SHA-256 (an LFS file, verified against that hash when it was downloaded) takes the blob's name
+    /// instead of being read again, so checking a large downloaded model costs no read of its weights.
+    /// </summary>
     public IReadOnlyDictionary<string, string> HashFiles(CancellationToken cancellation)
     {
+        if (_hashes is not null)
+        {
+            return _hashes;
+        }
+
         var hashes = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (string file in Files)
         {
             cancellation.ThrowIfCancellationRequested();
-            using var stream = File.OpenRead(Path.Combine(Folder, file));
+            string path = Path.Combine(Folder, file);
+            if (VerifiedBlobHash(path) is string blob)
+            {
+                hashes[file] = blob;
+                continue;
+            }
+
+            using var stream = File.OpenRead(path);
             hashes[file] = Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
         }
 
+        _hashes = hashes;
         return hashes;
+    }
+
+    private static string? VerifiedBlobHash(string path)
+    {
+        string? target = new FileInfo(path).LinkTarget;
+        string? name = target is null ? null : Path.GetFileName(target);
+        string? parent = target is null ? null : Path.GetFileName(Path.GetDirectoryName(target));
+        return parent == "blobs" && name is { Length: 64 } && name.All(char.IsAsciiHexDigitLower) ? name : null;
     }
 
     public ModelReport Report(string? outputPath, HdxDtype? dtype) => new()

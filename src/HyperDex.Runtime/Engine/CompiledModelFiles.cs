@@ -7,7 +7,7 @@ namespace HyperDex.Runtime.Engine;
 /// <summary>Reads the artifacts of a compiled model folder, turning every way it can be missing or broken into a specific error.</summary>
 public static class CompiledModelFiles
 {
-    private const string Recompile = "Compile the model again with Invoke-HdxCompile.";
+    private const string Recompile = "Run the Invoke-HdxCompile that built it again: it checks the folder and rebuilds what is missing or broken.";
 
     /// <summary>hdx.json of a complete compiled model.</summary>
     public static CompiledManifest ReadManifest(string modelPath)

@@ -36,6 +36,7 @@ public static class ModelPool
     public static ModelLease Acquire(string path, int numDevice = 1, bool noCache = false, long? prefixCacheBytes = null)
     {
         string full = Path.GetFullPath(path);
+        Models.CompiledModelCatalog.MarkUsed(full);
         string key = $"{full}|{numDevice}|{File.GetLastWriteTimeUtc(CompiledLayout.Manifest(full)).Ticks}|{prefixCacheBytes}";
         var options = new HostEngineOptions { PrefixCacheBytes = prefixCacheBytes };
         if (noCache)

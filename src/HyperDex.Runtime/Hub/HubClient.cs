@@ -32,6 +32,7 @@ public sealed class HubClient : IDisposable
             return FromCacheOnly(cache, revision);
         }
 
+        HubDownloadProgress.Listing(reporter, repo, revision);
         HubRepoInfo info;
         try
         {
@@ -53,7 +54,11 @@ public sealed class HubClient : IDisposable
             .OrderByDescending(f => f.Size).ToList();
         reporter.Verbose($"{repo}@{revision} is commit {info.Commit}: {selected.Count} files needed, {missing.Count} not yet in the cache at {cache.RepoFolder}.");
         long downloaded = 0;
-        if (missing.Count > 0)
+        if (missing.Count == 0)
+        {
+            HubDownloadProgress.NothingToDownload(reporter, repo);
+        }
+        else
         {
             CheckFreeSpace(cache, missing);
             var fetcher = new HubFileFetcher(_http, cache, info);

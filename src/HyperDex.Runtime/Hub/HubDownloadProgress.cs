@@ -13,6 +13,9 @@ internal sealed class HubDownloadProgress
     public const int ActivityId = 5;
     private static readonly long ThrottleTicks = Stopwatch.Frequency / 4;
 
+    /// <summary>Bytes received before a rate (and a time remaining) is shown.</summary>
+    private const long MinRateBytes = 64 * 1024;
+
     private readonly IHdxReporter _reporter;
     private readonly string _activity;
     private readonly long _totalBytes;
@@ -22,6 +25,8 @@ internal sealed class HubDownloadProgress
     private long _doneBytes;
     private long _receivedBytes;
     private long _lastReport = long.MinValue;
+    private long _firstReceived;
+    private string? _note;
 
     public HubDownloadProgress(IHdxReporter reporter, HubRepoId repo, long totalBytes)
     {
@@ -43,9 +48,29 @@ internal sealed class HubDownloadProgress
     /// <summary>Bytes received from the server.</summary>
     public void Received(long bytes)
     {
+        Interlocked.CompareExchange(ref _firstReceived, Stopwatch.GetTimestamp(), 0);
         Interlocked.Add(ref _receivedBytes, bytes);
         Add(bytes);
     }
+
+    /// <summary>What is being done besides receiving (verifying a resumed file), shown before the byte counts; null clears it.</summary>
+    public void Note(string? note)
+    {
+        lock (_gate)
+        {
+            _note = note;
+        }
+
+        Report(force: true);
+    }
+
+    /// <summary>The activity's first record, shown before any byte arrives (listing the repository can take seconds).</summary>
+    public static void Listing(IHdxReporter reporter, HubRepoId repo, string revision) =>
+        reporter.Progress(new HdxProgress(ActivityId, $"Downloading {repo}", $"Listing the files of {repo}@{revision}", -1));
+
+    /// <summary>Closes the activity <see cref="Listing"/> opened when nothing needed downloading.</summary>
+    public static void NothingToDownload(IHdxReporter reporter, HubRepoId repo) =>
+        reporter.Progress(new HdxProgress(ActivityId, $"Downloading {repo}", "Done: every file is in the cache", 100, Completed: true));
 
     public void Started(string file)
     {
@@ -87,11 +112,15 @@ internal sealed class HubDownloadProgress
 
             _lastReport = now;
             long done = Interlocked.Read(ref _doneBytes);
-            double seconds = _clock.Elapsed.TotalSeconds;
-            double rate = seconds > 0.2 ? Interlocked.Read(ref _receivedBytes) / seconds : 0;
+            long received = Interlocked.Read(ref _receivedBytes);
+            long first = Interlocked.Read(ref _firstReceived);
+            // The rate over the time since the first byte arrived, once it means something: measured from the start
+            // (listing, connecting) or over the first few packets it gave estimates of a day for a minute's download.
+            double seconds = first == 0 ? 0 : Stopwatch.GetElapsedTime(first).TotalSeconds;
+            double rate = seconds >= 1 && received >= MinRateBytes ? received / seconds : 0;
             int remaining = rate > 0 ? (int)Math.Min(int.MaxValue, (_totalBytes - done) / rate) : -1;
             string status = string.Create(CultureInfo.InvariantCulture,
-                $"{FormatBytes(done)} of {FormatBytes(_totalBytes)}{(rate > 0 ? $" at {FormatBytes((long)rate)}/s" : string.Empty)}");
+                $"{(_note is null ? string.Empty : _note + ": ")}{FormatBytes(done)} of {FormatBytes(_totalBytes)}{(rate > 0 ? $" at {FormatBytes((long)rate)}/s" : string.Empty)}");
             _reporter.Progress(new HdxProgress(ActivityId, _activity, status, (int)Math.Clamp(done * 100 / _totalBytes, 0, 100),
                 remaining, _inFlight.Count > 0 ? string.Join(", ", _inFlight) : null));
         }

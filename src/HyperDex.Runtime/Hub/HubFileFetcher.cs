@@ -96,7 +96,14 @@ internal sealed class HubFileFetcher(HubHttp http, HubCache cache, HubRepoInfo i
                     output.SetLength(0);
                 }
 
+                if (output.Length > 0)
+                {
+                    // Resuming: the bytes already on disk are hashed again first, which takes a while for a large file.
+                    progress.Note($"verifying the {HubDownloadProgress.FormatBytes(output.Length)} of {file.Path} downloaded before");
+                }
+
                 await HashExistingAsync(output, hash, cancellationToken).ConfigureAwait(false);
+                progress.Note(null);
                 progress.Add(output.Length);
                 await http.RetryAsync(info.Repo, $"download '{file.Path}'",
                     stall => ReceiveAsync(file, metadata, output, hash, progress, stall), cancellationToken).ConfigureAwait(false);

@@ -26,13 +26,18 @@ public sealed class TokenizerFilesTests : IDisposable
         Assert.Equal(new[] { "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json" }, summary.Files);
     }
 
+    public static IEnumerable<object[]> RealFamilies => SharedData.Cases(new TheoryData<string, string, int, string, int>
+    {
+        { "gpt2", "ByteLevelBpe", 50257, "<|endoftext|>", 50256 },
+        { "llama2", "SentencePieceBpe", 32000, "</s>", 2 },
+        { "llama3_1", "ByteLevelBpe", 128256, "<|eot_id|>", 128009 },
+        { "mistral", "SentencePieceBpe", 32000, "</s>", 2 },
+        { "qwen3", "ByteLevelBpe", 151669, "<|im_end|>", 151645 },
+        { "gemma-256k", "SentencePieceBpe", 256000, "<eos>", 1 },
+    });
+
     [SkippableTheory]
-    [InlineData("gpt2", "ByteLevelBpe", 50257, "<|endoftext|>", 50256)]
-    [InlineData("llama2", "SentencePieceBpe", 32000, "</s>", 2)]
-    [InlineData("llama3_1", "ByteLevelBpe", 128256, "<|eot_id|>", 128009)]
-    [InlineData("mistral", "SentencePieceBpe", 32000, "</s>", 2)]
-    [InlineData("qwen3", "ByteLevelBpe", 151669, "<|im_end|>", 151645)]
-    [InlineData("gemma-256k", "SentencePieceBpe", 256000, "<eos>", 1)]
+    [MemberData(nameof(RealFamilies))]
     public void ReadsTheSizeAndSpecialTokensOfRealTokenizerFamilies(string family, string kind, int size, string eos, int eosId)
     {
         var summary = TokenizerFiles.Inspect(SharedData.Require("tokenizers/" + family));

@@ -11,14 +11,14 @@ namespace HyperDex.Runtime.Tests.Tokenization;
 /// </summary>
 public class AddedTokenStripTests
 {
-    public static TheoryData<string, int[], string> Cases => new()
+    public static IEnumerable<object[]> Cases => SharedData.Cases(new TheoryData<string, int[], string>
     {
         { "<|user|>\nHi there<|end|>\n<|assistant|>\n  Hello!<|end|>  \n", [32001, 29871, 13, 18567, 727, 32002, 32000, 15043, 29991, 32002],
             "<|user|> \nHi there<|end|><|assistant|> Hello!<|end|>" },
         { "a <|user|> b", [263, 32001, 29871, 289], "a<|user|>  b" },
         { "a\t\n <|end|>\u3000\u00a0 b", [263, 32002, 289], "a<|end|> b" },
         { "x<|system|> y", [921, 32003, 29871, 343], "x<|system|>  y" },
-    };
+    });
 
     [SkippableTheory]
     [MemberData(nameof(Cases))]

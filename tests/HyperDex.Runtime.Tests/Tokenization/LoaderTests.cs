@@ -8,7 +8,6 @@ namespace HyperDex.Runtime.Tests.Tokenization;
 
 public class LoaderTests
 {
-    private static readonly string[] TokenizerFiles = ["tokenizer.json", "tokenizer_config.json"];
     private static readonly string[] ConcurrencyFamilies = ["gpt2", "llama2"];
 
     [Fact]
@@ -47,27 +46,24 @@ public class LoaderTests
         Assert.Equal([50256], fromPair.EosTokenIds);
     }
 
-    [SkippableFact]
+    [Fact]
     public void FindsTheTokenizerOfACompiledModelFolder()
     {
-        string llama2 = SharedData.Require("tokenizers/llama2");
         using var folder = new TempFolder();
         string target = CompiledLayout.Tokenizer(folder.Path);
         Directory.CreateDirectory(target);
-        foreach (string file in TokenizerFiles)
-        {
-            File.Copy(Path.Combine(llama2, file), Path.Combine(target, file));
-        }
+        File.WriteAllText(Path.Combine(target, "tokenizer.json"), MinimalByteLevelTokenizer.Build().ToJsonString());
 
         Assert.Equal(target, HdxTokenizerLoader.ResolveFolder(folder.Path));
-        Assert.Equal([1, 15043, 3186, 29991], HdxTokenizerLoader.Load(folder.Path).Encode("Hello world!"));
+        Assert.Equal([261, 260, 258], HdxTokenizerLoader.Load(folder.Path).Encode("in the"));
     }
 
-    [SkippableFact]
+    [Fact]
     public void CachesOneInstancePerFolder()
     {
-        string folder = SharedData.Require("tokenizers/mistral");
-        Assert.Same(HdxTokenizerLoader.Load(folder), HdxTokenizerLoader.Load(folder + "/"));
+        using var folder = new TempFolder();
+        folder.Write("tokenizer.json", MinimalByteLevelTokenizer.Build().ToJsonString());
+        Assert.Same(HdxTokenizerLoader.Load(folder.Path), HdxTokenizerLoader.Load(folder.Path + "/"));
     }
 
     [SkippableFact]
@@ -130,11 +126,13 @@ public class LoaderTests
         Assert.Equal("TokenizerFileInvalid", Assert.Throws<HdxException>(() => HdxTokenizerLoader.Load(folder.Path)).ErrorId);
     }
 
-    [SkippableFact]
+    [Fact]
     public void RejectsAnIdOutsideTheVocabulary()
     {
-        var tokenizer = HdxTokenizerLoader.Load(SharedData.Require("tokenizers/gpt2"));
-        Assert.Equal("TokenIdOutOfRange", Assert.Throws<HdxException>(() => tokenizer.Decode([50257])).ErrorId);
+        using var folder = new TempFolder();
+        folder.Write("tokenizer.json", MinimalByteLevelTokenizer.Build().ToJsonString());
+        var tokenizer = HdxTokenizerLoader.Load(folder.Path);
+        Assert.Equal("TokenIdOutOfRange", Assert.Throws<HdxException>(() => tokenizer.Decode([263])).ErrorId);
         Assert.Equal("TokenIdOutOfRange", Assert.Throws<HdxException>(() => tokenizer.CreateIncrementalDecoder().Push(-1)).ErrorId);
     }
 }

@@ -11,7 +11,7 @@ namespace HyperDex.Runtime.Tests.Tokenization;
 /// </summary>
 public class MetaspaceTests
 {
-    public static TheoryData<string, string, int[]> Cases => new()
+    public static IEnumerable<object[]> Cases => SharedData.Cases(new TheoryData<string, string, int[]>
     {
         { "first", "Hello world!", [15043, 3186, 29991] },
         { "first", " leading space", [8236, 2913] },
@@ -22,7 +22,7 @@ public class MetaspaceTests
         { "always", "x<s> y", [921, 1, 343] },
         { "never", "Hello world!", [10994, 3186, 29991] },
         { "never", "x<s> y", [29916, 1, 343] },
-    };
+    });
 
     [SkippableTheory]
     [MemberData(nameof(Cases))]

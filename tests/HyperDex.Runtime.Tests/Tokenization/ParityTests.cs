@@ -11,7 +11,7 @@ namespace HyperDex.Runtime.Tests.Tokenization;
 /// </summary>
 public class ParityTests
 {
-    public static TheoryData<string> Families => new() { "gpt2", "llama2", "mistral", "llama3_1", "qwen3", "gemma-256k" };
+    public static IEnumerable<object[]> Families => SharedData.Cases(new TheoryData<string> { "gpt2", "llama2", "mistral", "llama3_1", "qwen3", "gemma-256k" });
 
     [SkippableTheory]
     [MemberData(nameof(Families))]
