@@ -58,7 +58,7 @@ internal sealed class Macro(string name, IReadOnlyList<string> parameters, IRead
             }
         }
 
-        scope.Set("varargs", args.Skip(parameters.Count).ToList());
+        scope.Set("varargs", new PyTuple(args.Skip(parameters.Count).ToList()));
         scope.Set("kwargs", extraKeywords);
         if (caller is not null)
         {

@@ -178,7 +178,7 @@ internal static class PyOps
         FailUndefined(a, b);
         if (IsNumber(a) && IsNumber(b))
         {
-            return a is double || b is double ? ToDouble(a) + ToDouble(b) : CheckedInt(() => checked(ToLong(a) + ToLong(b)));
+            return a is double || b is double ? (object)(ToDouble(a) + ToDouble(b)) : CheckedInt(() => checked(ToLong(a) + ToLong(b)));
         }
 
         if (a is PyMarkup ma && AsString(b) is { } sb2)
@@ -238,9 +238,9 @@ internal static class PyOps
         switch (op)
         {
             case "-":
-                return isFloat ? ToDouble(a) - ToDouble(b) : CheckedInt(() => checked(ToLong(a) - ToLong(b)));
+                return isFloat ? (object)(ToDouble(a) - ToDouble(b)) : CheckedInt(() => checked(ToLong(a) - ToLong(b)));
             case "*":
-                return isFloat ? ToDouble(a) * ToDouble(b) : CheckedInt(() => checked(ToLong(a) * ToLong(b)));
+                return isFloat ? (object)(ToDouble(a) * ToDouble(b)) : CheckedInt(() => checked(ToLong(a) * ToLong(b)));
             case "/":
                 if (ToDouble(b) == 0)
                 {
@@ -260,7 +260,7 @@ internal static class PyOps
                 }
 
                 long q = ToLong(a) / ToLong(b);
-                return (ToLong(a) % ToLong(b) != 0) && ((ToLong(a) < 0) ^ (ToLong(b) < 0)) ? q - 1 : q;
+                return (ToLong(a) % ToLong(b) != 0) && ((ToLong(a) < 0) ^ (ToLong(b) < 0)) ? (object)(q - 1) : q;
             case "%":
                 if (ToDouble(b) == 0)
                 {
@@ -271,11 +271,11 @@ internal static class PyOps
                 {
                     double x = ToDouble(a), y = ToDouble(b);
                     double r = x % y;
-                    return r != 0 && (r < 0) != (y < 0) ? r + y : r;
+                    return r != 0 && (r < 0) != (y < 0) ? (object)(r + y) : r;
                 }
 
                 long m = ToLong(a) % ToLong(b);
-                return m != 0 && (m < 0) != (ToLong(b) < 0) ? m + ToLong(b) : m;
+                return m != 0 && (m < 0) != (ToLong(b) < 0) ? (object)(m + ToLong(b)) : m;
             case "**":
                 if (!isFloat && ToLong(b) >= 0)
                 {
