@@ -172,15 +172,20 @@ ERRORS = [
     "{{ messages | map(attribute='role') | length }}",
 ]
 
-out = {"cases": [], "errors": []}
-for src in CASES:
-    out["cases"].append({"template": src, "text": env.from_string(src).render(**VARS)})
-for src in ERRORS:
-    try:
-        text = env.from_string(src).render(**VARS)
-        out["errors"].append({"template": src, "text": text})
-    except Exception as e:
-        out["errors"].append({"template": src, "error": f"{type(e).__name__}: {e}"})
+def main():
+    out = {"cases": [], "errors": []}
+    for src in CASES:
+        out["cases"].append({"template": src, "text": env.from_string(src).render(**VARS)})
+    for src in ERRORS:
+        try:
+            text = env.from_string(src).render(**VARS)
+            out["errors"].append({"template": src, "text": text})
+        except Exception as e:
+            out["errors"].append({"template": src, "error": f"{type(e).__name__}: {e}"})
 
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "jinja-cases.json"), "w", encoding="utf-8") as f:
-    json.dump({"variables": VARS, **out}, f, ensure_ascii=False, indent=1)
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "jinja-cases.json"), "w", encoding="utf-8") as f:
+        json.dump({"variables": VARS, **out}, f, ensure_ascii=False, indent=1)
+
+
+if __name__ == "__main__":
+    main()
