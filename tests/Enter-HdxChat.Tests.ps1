@@ -83,3 +83,13 @@ Describe 'Enter-HdxChat' -Skip:(-not $hasTmux) {
         Wait-Pane { param($p) $p -match 'CHAT-ENDED' } | Out-Null
     }
 }
+
+Describe 'Enter-HdxChat without a terminal' {
+    It 'fails with ChatNeedsTerminal in a non-interactive pwsh' {
+        $output = Invoke-ChildPwsh @"
+Import-Module '$env:HDX_TEST_MODULE'
+try { Enter-HdxChat -Model '$($model.Path)' -ErrorAction Stop } catch { `$_.FullyQualifiedErrorId }
+"@
+        $output -join "`n" | Should -Match 'ChatNeedsTerminal,HyperDex.PowerShell.Commands.EnterHdxChatCommand'
+    }
+}

@@ -103,7 +103,20 @@ public sealed class EnterHdxChatCommand : HdxCmdlet
         while (!CancelToken.IsCancellationRequested)
         {
             ui.Write(">>> ");
-            string? line = ui.ReadLine();
+            string? line;
+            try
+            {
+                line = ui.ReadLine();
+            }
+            catch (PSInvalidOperationException error)
+            {
+                // A host without input (pwsh -NonInteractive, a job): a chat needs a terminal.
+                ThrowTerminating(new HdxException("ChatNeedsTerminal", HdxErrorKind.NotSupported,
+                    $"Enter-HdxChat needs an interactive terminal: {error.Message}", null,
+                    "Run it in an interactive pwsh, or use Start-HdxGeneration -Messages from scripts."));
+                return;
+            }
+
             if (line is null || line.Trim() == "/bye")
             {
                 return;
