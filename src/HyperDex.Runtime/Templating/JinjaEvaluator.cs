@@ -93,10 +93,10 @@ internal sealed class JinjaEvaluator
                 Assign(setBlock.Target, captured, scope);
                 return Flow.Normal;
             case MacroNode macro:
-                scope.Set(macro.Name, new Macro(macro.Name, macro.Parameters, macro.Defaults, macro.Body, scope, null));
+                scope.Set(macro.Name, new Macro(macro.Name, macro.Parameters, macro.Defaults, macro.Body, macro.Catches, scope));
                 return Flow.Normal;
             case CallBlockNode callBlock:
-                var caller = new Macro("caller", callBlock.Parameters, callBlock.Defaults, callBlock.Body, scope, null);
+                var caller = new Macro("caller", callBlock.Parameters, callBlock.Defaults, callBlock.Body, callBlock.Catches, scope);
                 var (callee, args, kwargs) = PrepareCall(callBlock.Call, scope);
                 kwargs.Add(new("caller", caller));
                 Write(PyFormat.Str(Invoke(callee, args, kwargs)));
@@ -247,7 +247,9 @@ internal sealed class JinjaEvaluator
                 scope.Set(name.Name, value);
                 break;
             case TupleExpr tuple:
-                var values = PyOps.ToList(value);
+                var values = value is List<object?> or PyTuple or PyDict or string or PyMarkup or PyRange or PyGenerator or JinjaUndefined
+                    ? PyOps.ToList(value)
+                    : throw JinjaError.Type($"cannot unpack non-iterable {PyOps.TypeName(value)} object");
                 if (values.Count != tuple.Items.Count)
                 {
                     throw new JinjaError("ValueError", values.Count > tuple.Items.Count

@@ -73,11 +73,21 @@ internal sealed record SetNode(Expr Target, Expr Value, int Line) : Node(Line);
 internal sealed record SetBlockNode(Expr Target, FilterExpr? Filter, IReadOnlyList<Node> Body, int Line) : Node(Line);
 
 internal sealed record MacroNode(string Name, IReadOnlyList<string> Parameters, IReadOnlyList<Expr?> Defaults,
-    IReadOnlyList<Node> Body, int Line) : Node(Line);
+    IReadOnlyList<Node> Body, MacroCatches Catches, int Line) : Node(Line);
+
+/// <summary>Which of varargs, kwargs and caller a macro body reads: only then does it accept extra arguments.</summary>
+internal sealed class MacroCatches
+{
+    public bool Varargs { get; set; }
+
+    public bool Kwargs { get; set; }
+
+    public bool Caller { get; set; }
+}
 
 /// <summary>{% call(params) macro(args) %}body{% endcall %}: the body becomes the macro's caller().</summary>
 internal sealed record CallBlockNode(CallExpr Call, IReadOnlyList<string> Parameters, IReadOnlyList<Expr?> Defaults,
-    IReadOnlyList<Node> Body, int Line) : Node(Line);
+    IReadOnlyList<Node> Body, MacroCatches Catches, int Line) : Node(Line);
 
 internal sealed record FilterBlockNode(FilterExpr Filter, IReadOnlyList<Node> Body, int Line) : Node(Line);
 

@@ -13,6 +13,7 @@ internal sealed class JinjaParser
     private int position;
     private int depth;
     private int loopDepth;
+    private readonly Stack<MacroCatches> macroBodies = new();
 
     private JinjaParser(List<JinjaToken> tokens) => this.tokens = tokens;
 
@@ -254,14 +255,17 @@ internal sealed class JinjaParser
         var (parameters, defaults) = ParseSignature();
         int savedLoops = loopDepth;
         loopDepth = 0;
+        var catches = new MacroCatches();
+        macroBodies.Push(catches);
         var body = ParseBody(true, "endmacro");
+        macroBodies.Pop();
         loopDepth = savedLoops;
         if (Current.Kind == TokenKind.Name)
         {
             position++;
         }
 
-        return new MacroNode(name, parameters, defaults, body, line);
+        return new MacroNode(name, parameters, defaults, body, catches, line);
     }
 
     private CallBlockNode ParseCallBlock()
@@ -269,8 +273,11 @@ internal sealed class JinjaParser
         int line = Next().Line;
         var (parameters, defaults) = Current.IsOperator("(") ? ParseSignature() : ([], []);
         var call = ParseExpression() as CallExpr ?? throw Fail("expected call", tokens[position - 1]);
+        var catches = new MacroCatches();
+        macroBodies.Push(catches);
         var body = ParseBody(true, "endcall");
-        return new CallBlockNode(call, parameters, defaults, body, line);
+        macroBodies.Pop();
+        return new CallBlockNode(call, parameters, defaults, body, catches, line);
     }
 
     private (List<string> Parameters, List<Expr?> Defaults) ParseSignature()
@@ -599,7 +606,7 @@ internal sealed class JinjaParser
                     "true" or "True" => new ConstExpr(true, token.Line),
                     "false" or "False" => new ConstExpr(false, token.Line),
                     "none" or "None" => new ConstExpr(null, token.Line),
-                    _ => new NameExpr(token.Value, token.Line),
+                    _ => Name(token),
                 };
             case TokenKind.String:
                 position++;
@@ -625,6 +632,22 @@ internal sealed class JinjaParser
             default:
                 throw Fail($"unexpected '{token.Describe()}'");
         }
+    }
+
+    /// <summary>A name; varargs, kwargs and caller also tell the enclosing macro it takes extra arguments.</summary>
+    private NameExpr Name(JinjaToken token)
+    {
+        if (macroBodies.TryPeek(out var catches))
+        {
+            switch (token.Value)
+            {
+                case "varargs": catches.Varargs = true; break;
+                case "kwargs": catches.Kwargs = true; break;
+                case "caller": catches.Caller = true; break;
+            }
+        }
+
+        return new NameExpr(token.Value, token.Line);
     }
 
     private ListExpr ParseList()

@@ -5,7 +5,7 @@ namespace HyperDex.Runtime.Templating;
 /// defined in, read at call time. Extra arguments land in varargs and kwargs.
 /// </summary>
 internal sealed class Macro(string name, IReadOnlyList<string> parameters, IReadOnlyList<Expr?> defaults,
-    IReadOnlyList<Node> body, JinjaScope closure, Macro? caller) : PyCallable
+    IReadOnlyList<Node> body, MacroCatches catches, JinjaScope closure) : PyCallable
 {
     public string Name { get; } = name;
 
@@ -22,14 +22,23 @@ internal sealed class Macro(string name, IReadOnlyList<string> parameters, IRead
             {
                 named[key] = value;
             }
-            else if (key == "caller" && caller is null)
+            else if (key == "caller" && catches.Caller)
             {
                 scope.Set("caller", value);
             }
-            else
+            else if (catches.Kwargs)
             {
                 extraKeywords.Set(key, value);
             }
+            else
+            {
+                throw JinjaError.Type($"macro '{Name}' takes no keyword argument '{key}'");
+            }
+        }
+
+        if (args.Count > parameters.Count && !catches.Varargs)
+        {
+            throw JinjaError.Type($"macro '{Name}' takes not more than {parameters.Count} argument(s)");
         }
 
         for (int i = 0; i < parameters.Count; i++)
@@ -60,11 +69,6 @@ internal sealed class Macro(string name, IReadOnlyList<string> parameters, IRead
 
         scope.Set("varargs", new PyTuple(args.Skip(parameters.Count).ToList()));
         scope.Set("kwargs", extraKeywords);
-        if (caller is not null)
-        {
-            scope.Set("caller", caller);
-        }
-
         return evaluator.RenderMacroBody(body, scope);
     }
 }

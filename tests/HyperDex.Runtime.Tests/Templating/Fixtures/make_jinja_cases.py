@@ -148,6 +148,29 @@ CASES = [
     "{{ 'x' if messages | selectattr('role', 'equalto', 'nobody') else 'y' }} {{ messages | selectattr('role', 'equalto', 'nobody') | list | length > 0 }}",
     "{%- for m in messages -%}\n  {%- if m.role == 'user' -%}\n    <u>{{ m.content if m.content is string else m.content[0].text }}</u>\n  {%- endif -%}\n{%- endfor -%}\n",
     "{{ messages[-1]['content'][0]['text'] | trim }}{{ messages[:2] | length }}{{ (messages|last).role }}",
+    # more Python semantics
+    "{{ '\\u00e9\\x41\\n' }}|{{ '%.2f' | format(3.14159) }}|{{ [1, 2, 3][1:] }}|{{ 'abc'[-2:] }}|{{ none ~ '' }}|{{ true + 1 }}",
+    "{{ 10 / 4 }} {{ 2 ** -1 }} {{ 7 // 2.0 }} {{ -0.0 }} {{ 1e300 * 1e10 }} {{ 'x' * 0 }}|{{ 3 - 5 }} {{ 2.5 * 2 }} {{ -7 % 2.5 }}",
+    "{{ [1, [2, 3], {'k': 'v'}] | tojson(separators=(',', ':')) }} {{ {'b': {'z': 1, 'a': [1, 2]}} | tojson(indent=2, sort_keys=true) }}",
+    "{% set x = namespace() %}{% set x.a = 1 %}{{ x.a }}{% macro m(a, b) %}[{{ a }}|{{ b }}]{% endmacro %}{{ m() }}{{ m(b=2, a=1) }}",
+    "{{ messages | map(attribute='content') | join(' / ') }}",
+    "{{ d.zz }}|{{ d.zz is defined }}|{{ messages[0].zz | default('dz') }}|{{ (messages | first).role | upper }}",
+    "{% for m in messages %}{% set role = m.role %}{% if loop.first %}{% set first_role = role %}{% endif %}{% endfor %}[{{ role }}][{{ first_role }}]",
+    "{% set ns = namespace(found=false) %}{% for m in messages %}{% if m.role == 'assistant' and not ns.found %}{% set ns.found = true %}{{ loop.index }}{% endif %}{% endfor %}{{ ns.found }}",
+    "{{ '{0}-{1}-{0}'.format('a', 'b') }} {{ '{:>5}|{:<4}|{:^6}'.format('r', 'l', 'c') }} {{ '{x!r}'.format(x='q') }}",
+    "{{ 'Hello World'.split(' ')[1] | lower }} {{ '  x  '.strip() ~ '|' }} {{ 'a\\tb'.split() }} {{ 'k=v=w'.partition('=') }}",
+    "{{ 1 in [1, 2] }} {{ 'k' in {'k': 1} }} {{ (1, 2) == (1, 2) }} {{ [1, 2] == [1, 2] }} {{ {'a': 1} == {'a': 1} }} {{ 1 != 1.0 }}",
+    "{{ 5 if 0 else 6 if none else 7 }} {{ (1 if true else 2) + 3 }} {{ not 1 == 2 }} {{ -2 ** 2 }} {{ (-2) ** 2 }} {{ 2 * 3 ~ 4 }}",
+    "{{ text | length }} {{ 'ünï🙂' | length }} {{ 'ünï🙂'[3] }} {{ 'ünï🙂' | list }} {{ 'ünï🙂' | reverse }} {{ 'ÜNÏ' | lower }}",
+    "{%- if true %}\n  a\n{%- endif %}\n  {%- if true %} b {% endif -%}\n c",
+    "x\n{% for i in range(2) %}\n  {{ i }}\n{% endfor %}\ny",
+    "{% for i in range(3) %}{{ i }}{% if not loop.last %},{% endif %}{% endfor %}\n{%- for i in range(2) -%}\n  [{{ i }}]\n{%- endfor %}",
+    "{% macro tool(t) -%}\n  name: {{ t.name }}\n  {%- if t.args %} args: {{ t.args | tojson }}{% endif %}\n{%- endmacro %}\n{{ tool({'name': 'f', 'args': {'a': 1}}) }}|{{ tool({'name': 'g'}) }}",
+    "{{ messages[2].tool_calls[0].function.arguments | tojson }} {{ messages[2].tool_calls | length }} {{ messages[2].tool_calls[0].function.arguments.a[0] }}",
+    "{{ [3, 1, 2] | sort | first }} {{ [{'n': 2}, {'n': 1}] | sort(attribute='n') | map(attribute='n') | list }} {{ ['b', 'A', 'c'] | max }}",
+    "{{ [1, 2, 2, 3] | unique | list }} {{ ['a', 'A', 'b'] | unique | list }} {{ ['a', 'A'] | unique(case_sensitive=true) | list }}",
+    "{{ messages | selectattr('role', 'ne', 'user') | map(attribute='role') | join(',') }} {{ nums | select('gt', 1) | list }} {{ nums | map('int') | sum }}",
+    "{{ 'abc' is string and 'abc' is not mapping }} {{ [] is iterable }} {{ none is iterable }} {{ 3.0 is integer }} {{ 'A' is upper }}",
 ]
 
 ERRORS = [
@@ -170,6 +193,12 @@ ERRORS = [
     "{{ d | items | length }}",
     "{{ nums['a'] + 1 }}",
     "{{ messages | map(attribute='role') | length }}",
+    "{{ undefined_name + 1 }}",
+    "{{ d.zz.yy }}",
+    "{{ [1, 2] < 'a' }}",
+    "{% macro m() %}{% endmacro %}{{ m(1) }}",
+    "{{ messages[0] | int + none }}",
+    "{% for a, b in nums %}{% endfor %}",
 ]
 
 def main():
