@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using HyperDex.Runtime.Diagnostics;
 using HyperDex.Runtime.Generation;
+using HyperDex.Runtime.Templating;
 
 namespace HyperDex.PowerShell.Commands;
 
@@ -45,6 +46,19 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
     [AllowEmptyCollection]
     [AllowNull]
     public PSObject[]? Prompt { get; set; }
+
+    /// <summary>
+    /// A conversation instead of -Prompt (hashtables or objects with role and content): rendered with the model's chat
+    /// template and a generation prompt, tokenized without adding BOS again, generation stops at the end of the turn.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNull]
+    public object[]? Messages { get; set; }
+
+    /// <summary>With -Messages: the Jinja chat template to use instead of the model's.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public string? ChatTemplate { get; set; }
 
     [Parameter]
     public SwitchParameter DoSample { get; set; }
@@ -138,7 +152,18 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
             return;
         }
 
-        foreach (string prompt in Prompts())
+        List<string> prompts;
+        try
+        {
+            prompts = Messages is null ? Prompts() : [ChatPrompt(model)];
+        }
+        catch (HdxException error)
+        {
+            WriteError(error);
+            return;
+        }
+
+        foreach (string prompt in prompts)
         {
             if (CancelToken.IsCancellationRequested)
             {
@@ -147,7 +172,9 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
 
             try
             {
-                _active = model.Generate(prompt, _options, usePrefixCache: !NoPrefixCache, CancelToken);
+                _active = Messages is null
+                    ? model.Generate(prompt, _options, usePrefixCache: !NoPrefixCache, CancelToken)
+                    : model.Generate(ChatPromptBuilder.Encode(model.Tokenizer, prompt), _options, usePrefixCache: !NoPrefixCache, CancelToken);
             }
             catch (HdxException error)
             {
@@ -226,6 +253,18 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
         }
 
         return prompts.Count > 0 ? prompts : [string.Empty];
+    }
+
+    /// <summary>-Messages rendered with the model's chat template (or -ChatTemplate); -Prompt strings may not come too.</summary>
+    private string ChatPrompt(LoadedModel model)
+    {
+        if (Prompt?.Any(p => p?.BaseObject is string) == true)
+        {
+            throw new HdxException("MessagesWithPrompt", HdxErrorKind.InvalidArgument, "Give either -Prompt or -Messages, not both.",
+                null, "Put the prompt text into a user message instead.");
+        }
+
+        return ChatMessages.Render(model.Path, ChatMessages.Convert(Messages!), addGenerationPrompt: true, ChatTemplate, null, null);
     }
 
     private string ModelPath() => ModelArgument.ResolvePath(this, Model);

@@ -16,6 +16,9 @@ internal static class TokenizerArgument
         return HdxTokenizerLoader.Load(path);
     }
 
+    /// <summary>The folder a -Tokenizer/-Model value names (not loaded).</summary>
+    public static string ResolveFolder(PSCmdlet cmdlet, object value) => ResolvePath(cmdlet, value);
+
     private static string ResolvePath(PSCmdlet cmdlet, object value)
     {
         object raw = value is PSObject wrapped ? wrapped.BaseObject : value;

@@ -17,7 +17,7 @@ public static class TokenizerFiles
     public static IReadOnlyList<string> KnownFiles { get; } = new[]
     {
         "tokenizer.json", "tokenizer.model", "vocab.json", "merges.txt", "tokenizer_config.json",
-        "special_tokens_map.json", "added_tokens.json",
+        "special_tokens_map.json", "added_tokens.json", "chat_template.jinja",
     };
 
     private static readonly string[] SpecialKeys = { "bos_token", "eos_token", "unk_token", "pad_token" };

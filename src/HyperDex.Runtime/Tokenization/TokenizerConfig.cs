@@ -38,6 +38,18 @@ internal sealed class TokenizerConfig
     /// <summary>Whether some added token of added_tokens_decoder uses single_word (not supported).</summary>
     public bool HasSingleWordToken { get; private init; }
 
+    /// <summary>The chat templates of tokenizer_config.json by name ("default" for a single one); empty when none.</summary>
+    public IReadOnlyDictionary<string, string> ChatTemplates { get; private init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// transformers' special_tokens_map: bos/eos/unk/sep/pad/cls/mask token texts and additional_special_tokens, as
+    /// apply_chat_template passes them to the template.
+    /// </summary>
+    public IReadOnlyDictionary<string, object> SpecialTokenTexts { get; private init; } = new Dictionary<string, object>();
+
+    private static readonly string[] SpecialTokenNames =
+        ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"];
+
     /// <summary>Whether add_bos_token/add_eos_token decide the template (transformers' Llama and Gemma classes).</summary>
     public bool OverridesTemplate => TokenizerClass is not null && BosEosClasses.Contains(TokenizerClass)
         && (AddBosToken is not null || AddEosToken is not null);
@@ -55,6 +67,8 @@ internal sealed class TokenizerConfig
         AddPrefixSpace = AddPrefixSpace,
         AddedTokens = AddedTokens,
         HasSingleWordToken = HasSingleWordToken,
+        ChatTemplates = ChatTemplates,
+        SpecialTokenTexts = SpecialTokenTexts,
     };
 
     public static TokenizerConfig Read(string folder)
@@ -75,7 +89,62 @@ internal sealed class TokenizerConfig
             AddPrefixSpace = Bool(c, "add_prefix_space"),
             AddedTokens = AddedTokensDecoderEntries(c).Select(e => e.Token).ToList(),
             HasSingleWordToken = AddedTokensDecoderEntries(c).Any(e => e.SingleWord),
+            ChatTemplates = ChatTemplateEntries(c),
+            SpecialTokenTexts = SpecialTokens(c, m),
         };
+    }
+
+    /// <summary>chat_template is one template (a string) or a list of {name, template}.</summary>
+    private static Dictionary<string, string> ChatTemplateEntries(JsonElement? root)
+    {
+        var templates = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (root is not { ValueKind: JsonValueKind.Object } r || !r.TryGetProperty("chat_template", out var value))
+        {
+            return templates;
+        }
+
+        if (value.ValueKind == JsonValueKind.String)
+        {
+            templates["default"] = value.GetString()!;
+        }
+        else if (value.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var entry in value.EnumerateArray())
+            {
+                if (String(entry, "name") is { } name && String(entry, "template") is { } template)
+                {
+                    templates[name] = template;
+                }
+            }
+        }
+
+        return templates;
+    }
+
+    private static Dictionary<string, object> SpecialTokens(JsonElement? config, JsonElement? map)
+    {
+        var tokens = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (string name in SpecialTokenNames)
+        {
+            if ((TokenText(config, name) ?? TokenText(map, name)) is { } text)
+            {
+                tokens[name] = text;
+            }
+        }
+
+        foreach (var root in new[] { config, map })
+        {
+            if (root is { ValueKind: JsonValueKind.Object } r && r.TryGetProperty("additional_special_tokens", out var list)
+                && list.ValueKind == JsonValueKind.Array)
+            {
+                tokens["additional_special_tokens"] = list.EnumerateArray()
+                    .Select(e => e.ValueKind == JsonValueKind.String ? e.GetString() : String(e, "content"))
+                    .OfType<string>().ToList();
+                break;
+            }
+        }
+
+        return tokens;
     }
 
     private static IEnumerable<(AddedToken Token, bool SingleWord)> AddedTokensDecoderEntries(JsonElement? root)
