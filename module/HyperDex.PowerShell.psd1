@@ -15,9 +15,12 @@
         'ConvertFrom-HdxTokenId'
         'ConvertTo-HdxTokenId'
         'Get-HdxPrefixCache'
+        'Get-HdxServer'
         'Get-LpuDevice'
         'Invoke-HdxCompile'
         'Start-HdxGeneration'
+        'Start-HdxServer'
+        'Stop-HdxServer'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()
