@@ -18,6 +18,7 @@ internal sealed class BatchScheduler : IDisposable
     private const int MinPrefillRows = 64;
 
     private readonly HostEngine _engine;
+    private readonly int _stepRows;
     private readonly object _sync = new();
     private readonly List<ScheduledSequence> _incoming = new();
     private readonly List<ScheduledSequence> _active = new();
@@ -26,9 +27,11 @@ internal sealed class BatchScheduler : IDisposable
     private readonly Thread _thread;
     private bool _stopping;
 
-    public BatchScheduler(HostEngine engine, string name)
+    /// <param name="stepRows">Rows per step (tests use a small value to exercise chunked prefill on small models).</param>
+    public BatchScheduler(HostEngine engine, string name, int stepRows = StepRows)
     {
         _engine = engine;
+        _stepRows = stepRows;
         _thread = new Thread(Run) { IsBackground = true, Name = $"HyperDex scheduler {name}" };
         _thread.Start();
     }
@@ -126,9 +129,9 @@ internal sealed class BatchScheduler : IDisposable
             }
         }
 
-        // Prefill in arrival order with the step's remaining rows, but at least MinPrefillRows so prompts advance
+        // Prefill in arrival order with the step's remaining rows, but at least MinPrefillRows (or a whole step if smaller) so prompts advance
         // however many sequences decode.
-        int budget = Math.Max(StepRows - rows, MinPrefillRows);
+        int budget = Math.Max(_stepRows - rows, Math.Min(MinPrefillRows, _stepRows));
         foreach (var sequence in _active)
         {
             if (sequence.IsPrefilling && budget > 0)
@@ -173,10 +176,22 @@ internal sealed class BatchScheduler : IDisposable
                 }
             }
 
-            // The raw distribution is read before the sampler changes the logits in place.
-            float[]? raw = sequence.TopLogprobs is null ? null : (float[])sequence.Logits.Clone();
-            GeneratedToken generated = sequence.Chooser.Next(sequence.Logits);
-            TokenLogprobs? logprobs = raw is null ? null : TokenLogprobs.From(raw, generated.TokenId, sequence.TopLogprobs!.Value);
+            GeneratedToken generated;
+            TokenLogprobs? logprobs;
+            try
+            {
+                // The raw distribution is read before the sampler changes the logits in place.
+                float[]? raw = sequence.TopLogprobs is null ? null : (float[])sequence.Logits.Clone();
+                generated = sequence.Chooser.Next(sequence.Logits);
+                logprobs = raw is null ? null : TokenLogprobs.From(raw, generated.TokenId, sequence.TopLogprobs!.Value);
+            }
+            catch (Exception error)
+            {
+                // One sequence's failure (e.g. an id its tokenizer cannot decode) ends that sequence only.
+                sequence.Finish(FinishReason.Cancelled, error);
+                _active.Remove(sequence);
+                continue;
+            }
 
             sequence.Emit(new StreamedToken(generated, logprobs));
             if (generated.FinishReason is { } reason)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using HyperDex.Runtime.Generation;
 using HyperDex.Runtime.Tokenization;
@@ -35,7 +36,8 @@ internal static class OpenAiJson
     public static byte[] Json(Action<Utf8JsonWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer))
+        // Relaxed escaping: apostrophes and non-ASCII text stay readable; the output is never embedded in HTML.
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             write(json);
         }
