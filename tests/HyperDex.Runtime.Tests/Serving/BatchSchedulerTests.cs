@@ -13,8 +13,8 @@ public sealed class BatchSchedulerTests : IClassFixture<ServingModel>
 
     public BatchSchedulerTests(ServingModel model) => _model = model;
 
-    private static ScheduledSequence Schedule(LoadedModel model, int[] prompt, int maxTokens, CancellationToken cancellation = default,
-        int? topLogprobs = null)
+    private static ScheduledSequence Schedule(LoadedModel model, int[] prompt, int maxTokens, int? topLogprobs = null,
+        CancellationToken cancellation = default)
     {
         var sampling = new SamplingOptions { MaxNewTokens = maxTokens }.Resolve(model.Manifest.Generation);
         var sequence = model.Engine.CreateSequence(prompt.Length + maxTokens - 1, cancellation);
@@ -73,7 +73,7 @@ public sealed class BatchSchedulerTests : IClassFixture<ServingModel>
         using var model = LoadedModel.Load(_model.Path, options: new HostEngineOptions { KvSequences = 4, PrefixCacheBytes = 0 });
         using var scheduler = new BatchScheduler(model.Engine, "test");
         using var cancel = new CancellationTokenSource();
-        var doomed = Schedule(model, [1, 2, 3], 200, cancel.Token);
+        var doomed = Schedule(model, [1, 2, 3], 200, cancellation: cancel.Token);
         var other = Schedule(model, [4, 5], 40);
         scheduler.Submit(doomed);
         scheduler.Submit(other);
