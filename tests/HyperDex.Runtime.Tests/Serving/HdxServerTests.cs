@@ -175,17 +175,25 @@ public sealed class HdxServerTests : IClassFixture<ServingModel>
     {
         using var server = Start(new ServerOptions { MaxConcurrentRequests = 1, MaxQueuedRequests = 0 });
         using var client = Client(server);
-        // A streaming request holds the only slot while we read its first chunk.
-        using var holding = new HttpRequestMessage(HttpMethod.Post, "v1/completions")
+        // Two sequences of MaxLength take every KV block, so the first request holds the only slot waiting for room.
+        var engine = server.Models[0].Model.Engine;
+        var hogs = new[] { engine.CreateSequence(engine.MaxLength), engine.CreateSequence(engine.MaxLength) };
+        var holding = client.PostAsync("v1/completions", Json("""{"model":"tiny","prompt":"x","max_tokens":3}"""));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (server.Running == 0 && DateTime.UtcNow < deadline)
         {
-            Content = Json("""{"model":"tiny","prompt":"x","max_tokens":250,"stream":true}"""),
-        };
-        using var first = await client.SendAsync(holding, HttpCompletionOption.ResponseHeadersRead);
-        using var stream = await first.Content.ReadAsStreamAsync();
-        Assert.True(await stream.ReadAsync(new byte[16]) > 0);
+            await Task.Delay(10);
+        }
+
         var rejected = await client.PostAsync("v1/completions", Json("""{"model":"tiny","prompt":"x","max_tokens":1}"""));
         Assert.Equal((HttpStatusCode)429, rejected.StatusCode);
         Assert.Equal("rate_limit_exceeded", (await Error(rejected)).GetProperty("code").GetString());
+        foreach (var hog in hogs)
+        {
+            hog.Dispose();
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await holding).StatusCode);
     }
 
     [Fact]
