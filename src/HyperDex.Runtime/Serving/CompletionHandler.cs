@@ -36,7 +36,7 @@ internal sealed class CompletionHandler(HdxServer server, ServerOptions options,
             ScheduledSequence scheduled = await Schedule(model, prompt, sampling, request, cancel.Token).ConfigureAwait(false);
             var head = ResponseHead.New(model.Name, chat);
             return request.Stream
-                ? await StreamAsync(context.Response, model, head, request, scheduled, clock, cancel).ConfigureAwait(false)
+                ? await StreamAsync(context, model, head, request, scheduled, clock, cancel).ConfigureAwait(false)
                 : await RespondAsync(context.Response, model, head, scheduled, clock).ConfigureAwait(false);
         }
         finally
@@ -148,16 +148,18 @@ internal sealed class CompletionHandler(HdxServer server, ServerOptions options,
             throw OpenAiError.ContextLength(error.Message, "max_tokens");
         }
 
-        var chooser = new TokenChooser(model.Model.Tokenizer, prompt, sampling, engine.VocabSize, new HashSet<int>(model.Model.EosTokenIds),
+        var chooser = new TokenChooser(model.Model.Tokenizer, prompt, sampling, engine.VocabSize, new HashSet<int>(request.IgnoreEos ? [] : model.Model.EosTokenIds),
             sampling.MaxNewTokens, Stopwatch.StartNew());
         var scheduled = new ScheduledSequence(prompt, sequence, chooser, engine.VocabSize, request.Logprobs ? request.TopLogprobs : null, cancellation);
         model.Scheduler.Submit(scheduled);
         return scheduled;
     }
 
-    private async Task<int> StreamAsync(HttpListenerResponse response, ServedModel model, ResponseHead head, CompletionRequest request,
+    private async Task<int> StreamAsync(HttpListenerContext context, ServedModel model, ResponseHead head, CompletionRequest request,
         ScheduledSequence scheduled, Stopwatch clock, CancellationTokenSource cancel)
     {
+        HttpListenerResponse response = context.Response;
+        NoDelay.Enable(context);
         var counters = metrics.For(model.Name);
         counters.AddPrompt(scheduled.Prompt.Length);
         HttpExchange.StartEvents(response);

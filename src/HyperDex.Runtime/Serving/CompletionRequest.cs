@@ -40,4 +40,7 @@ internal sealed record CompletionRequest
     public bool Logprobs { get; init; }
 
     public int TopLogprobs { get; init; }
+
+    /// <summary>vLLM's ignore_eos: generate max_tokens even past an end-of-sequence id (benchmarks).</summary>
+    public bool IgnoreEos { get; init; }
 }

@@ -64,6 +64,7 @@ internal static class CompletionRequestParser
                 Stop = Stop(root),
                 Stream = stream,
                 IncludeUsage = includeUsage,
+                IgnoreEos = Bool(root, "ignore_eos") ?? false,
             };
 
             request = chat ? ChatLogprobs(root, request) : CompletionLogprobs(root, request);

@@ -14,7 +14,7 @@ public sealed class CompletionRequestParserTests
     {
         var request = Parse("""
             {"model":"m","prompt":"hi","max_tokens":7,"temperature":0,"top_p":0.5,"top_k":-1,"seed":12345678901,"stop":["a","b"],
-             "stream":true,"stream_options":{"include_usage":true},"logprobs":3,"repetition_penalty":1.1,"n":1,"presence_penalty":0,"user":"x"}
+             "stream":true,"stream_options":{"include_usage":true},"logprobs":3,"repetition_penalty":1.1,"n":1,"ignore_eos":true,"presence_penalty":0,"user":"x"}
             """);
         Assert.Equal("m", request.Model);
         Assert.Equal("hi", request.PromptText);
@@ -27,6 +27,7 @@ public sealed class CompletionRequestParserTests
         Assert.True(request.Stream && request.IncludeUsage && request.Logprobs);
         Assert.Equal(3, request.TopLogprobs);
         Assert.Equal(1.1, request.RepetitionPenalty);
+        Assert.True(request.IgnoreEos);
     }
 
     [Fact]
