@@ -62,8 +62,8 @@ param(
     # Skips issue 19's serving scenario (concurrent streaming clients and the soak).
     [switch] $SkipServing,
 
-    # Concurrency levels of the serving scenario and new tokens per request.
-    [int[]] $ServingClients = @(1, 4, 16, 32),
+    # Concurrency levels of the serving scenario (also '1,4' as one string, as pwsh -File passes it from a shell).
+    [string[]] $ServingClients = @('1', '4', '16', '32'),
 
     [ValidateRange(1, 2048)]
     [int] $ServingTokens = 64,
@@ -180,6 +180,7 @@ if (-not $SkipPrefixCache -and $Models -contains 'bench-110m') {
 }
 
 if (-not $SkipServing -and $Models -contains 'bench-110m') {
+    $ServingClients = @($ServingClients -join ',' -split ',' | ForEach-Object { [int]$_.Trim() })
     foreach ($dtype in @('fp16', 'int8')) {
         $compiled = Get-BenchModel 'bench-110m-serve' $dtype
         Write-Host "(serving: $($ServingClients -join ', ') clients, soak $SoakClients x $SoakRequests)"
