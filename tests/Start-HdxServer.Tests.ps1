@@ -4,7 +4,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
     $source = Join-Path $TestDrive 'tiny-hf'
     # The tokenizer's own vocabulary size, so every id the random model picks can be detokenized.
-    Invoke-TestTool @('make-model', '--out', $source, '--vocab', '274', '--max-positions', '1024') | Out-Null
+    Invoke-TestTool @('make-model', '--out', $source, '--vocab', '274', '--max-positions', '8192') | Out-Null
     $script:compiled = Invoke-HdxCompile $source -OutputPath (Join-Path $TestDrive 'tiny') -Dtype fp32
     $script:key = 'test-key-' + [guid]::NewGuid().ToString('N')
     $script:server = Start-HdxServer $compiled -Port 0 -ServedModelName tiny -ApiKey (ConvertTo-SecureString $key -AsPlainText -Force)
@@ -102,7 +102,7 @@ console.log(JSON.stringify(result));
         $invalid.Status | Should -Be 400
         ($invalid.Body | ConvertFrom-Json).error.param | Should -Be 'top_p'
 
-        $long = Invoke-Completion ('{"model":"tiny","prompt":"' + ('ab ' * 2000) + '"}')
+        $long = Invoke-Completion ('{"model":"tiny","prompt":"' + ('ab ' * 12000) + '"}')
         $long.Status | Should -Be 400
         $error_ = ($long.Body | ConvertFrom-Json).error
         $error_.code | Should -Be 'context_length_exceeded'
@@ -155,7 +155,7 @@ console.log(JSON.stringify(result));
 
     It 'cancels the generation of a client that disconnects mid-stream and gets its KV blocks back' {
         $body = Join-Path $TestDrive 'stream.json'
-        Set-Content $body '{"model":"tiny","prompt":"x","max_tokens":1000,"stream":true}'
+        Set-Content $body '{"model":"tiny","prompt":"x","max_tokens":4000,"ignore_eos":true,"stream":true}'
         $start = [Diagnostics.ProcessStartInfo]::new('curl')
         foreach ($argument in @('-s', '-N', "${url}v1/completions", '-H', "Authorization: Bearer $key", '-H', 'Content-Type: application/json', '-d', "@$body")) {
             $start.ArgumentList.Add($argument)

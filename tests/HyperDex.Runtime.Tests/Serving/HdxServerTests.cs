@@ -120,20 +120,20 @@ public sealed class HdxServerTests : IClassFixture<ServingModel>
     [Fact]
     public async Task ErrorsHaveOpenAiBodiesAndStatuses()
     {
-        using var server = Start(new ServerOptions { MaxRequestBytes = 1000 });
+        using var server = Start(new ServerOptions { MaxRequestBytes = 40_000 });
         using var client = Client(server);
         var unknown = await client.PostAsync("v1/completions", Json("""{"model":"/some/path","prompt":"x"}"""));
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Equal("model_not_found", (await Error(unknown)).GetProperty("code").GetString());
 
-        var tooLong = await client.PostAsync("v1/completions", Json("""{"model":"tiny","prompt":[""" + string.Join(",", Enumerable.Repeat(5, 256)) + "]}"));
+        var tooLong = await client.PostAsync("v1/completions", Json("""{"model":"tiny","prompt":[""" + string.Join(",", Enumerable.Repeat(5, 8192)) + "]}"));
         Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
         Assert.Equal("context_length_exceeded", (await Error(tooLong)).GetProperty("code").GetString());
 
-        var tooMany = await client.PostAsync("v1/completions", Json("""{"model":"tiny","prompt":"x","max_tokens":300}"""));
+        var tooMany = await client.PostAsync("v1/completions", Json("""{"model":"tiny","prompt":"x","max_tokens":9000}"""));
         Assert.Equal("context_length_exceeded", (await Error(tooMany)).GetProperty("code").GetString());
 
-        var big = await client.PostAsync("v1/completions", Json("""{"model":"tiny","prompt":" """ + new string('a', 2000) + "\"}"));
+        var big = await client.PostAsync("v1/completions", Json("""{"model":"tiny","prompt":" """ + new string('a', 50_000) + "\"}"));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, big.StatusCode);
 
         var route = await client.GetAsync("v1/nothing");
@@ -205,7 +205,7 @@ public sealed class HdxServerTests : IClassFixture<ServingModel>
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, "v1/completions")
             {
-                Content = Json("""{"model":"tiny","prompt":"x","max_tokens":250,"stream":true}"""),
+                Content = Json("""{"model":"tiny","prompt":"x","max_tokens":4000,"ignore_eos":true,"stream":true}"""),
             };
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
             using var stream = await response.Content.ReadAsStreamAsync();

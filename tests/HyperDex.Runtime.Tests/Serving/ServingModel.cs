@@ -7,7 +7,7 @@ namespace HyperDex.Runtime.Tests.Serving;
 
 /// <summary>
 /// A generated random-weight model compiled once for the serving tests (no ../shared needed). Its vocabulary is the
-/// tokenizer's (274 ids), so every sampled id can be detokenized.
+/// tokenizer's (274 ids), so every sampled id can be detokenized; its long MaxLength lets a stream outlast a test's checks.
 /// </summary>
 public sealed class ServingModel : IDisposable
 {
@@ -16,7 +16,7 @@ public sealed class ServingModel : IDisposable
     public ServingModel()
     {
         string source = System.IO.Path.Combine(_temp, "hf");
-        TinyModel.Write(source, new TinyModelSpec { Vocab = 274, MaxPositions = 256 });
+        TinyModel.Write(source, new TinyModelSpec { Vocab = 274, MaxPositions = 8192 });
         Path = ModelCompiler.Compile(new CompileOptions { SourcePath = source, OutputPath = System.IO.Path.Combine(_temp, "compiled"), Dtype = HdxDtype.F32 },
             NullReporter.Instance, CancellationToken.None).Path;
     }
