@@ -18,11 +18,14 @@
         'Enter-HdxChat'
         'Get-HdxModel'
         'Get-HdxPrefixCache'
+        'Get-HdxServer'
         'Get-LpuDevice'
         'Invoke-HdxCompile'
         'Remove-HdxModel'
         'Save-HdxModel'
         'Start-HdxGeneration'
+        'Start-HdxServer'
+        'Stop-HdxServer'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

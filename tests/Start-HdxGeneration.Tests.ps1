@@ -102,15 +102,29 @@ Describe 'Start-HdxGeneration' {
             finally { $ps.Dispose() }
         }
 
-        It 'writes Server-Sent Events frames ending with [DONE]' {
+        It 'writes Server-Sent Events frames in OpenAI text_completion chunk format ending with [DONE]' {
             $frames = @(Start-HdxGeneration -Model $model -MaxNewTokens 200 -Sse)
             $frames.Count | Should -Be 201
             $frames[-1] | Should -BeExactly "data: [DONE]`n`n"
             $frames[0] | Should -Match '^data: \{.*\}\n\n$'
-            $tokens = $frames[0..199] | ForEach-Object { $_.Substring(6).Trim() | ConvertFrom-Json }
-            ($tokens.text -join '') | Should -BeExactly $expectedText
-            $tokens[-1].finish_reason | Should -Be 'length'
-            $tokens[0].token_id | Should -Be $expectedIds[0]
+            $chunks = $frames[0..199] | ForEach-Object { $_.Substring(6).Trim() | ConvertFrom-Json }
+            ($chunks | ForEach-Object { $_.choices[0].text }) -join '' | Should -BeExactly $expectedText
+            $chunks.object | Select-Object -Unique | Should -Be 'text_completion'
+            $chunks.id | Select-Object -Unique | Should -Match '^cmpl-'
+            $chunks[0].model | Should -Not -BeNullOrEmpty
+            $chunks[-1].choices[0].finish_reason | Should -Be 'length'
+            $chunks[0].choices[0].finish_reason | Should -BeNullOrEmpty
+        }
+
+        It 'writes one stream per prompt, each with its own id and [DONE]' {
+            $frames = @('Once', 'Lily' | Start-HdxGeneration -Model $model -MaxNewTokens 3 -Sse)
+            $frames.Count | Should -Be 8
+            $frames[3] | Should -BeExactly "data: [DONE]`n`n"
+            $frames[7] | Should -BeExactly "data: [DONE]`n`n"
+            $first = ($frames[0].Substring(6) | ConvertFrom-Json).id
+            $second = ($frames[4].Substring(6) | ConvertFrom-Json).id
+            $first | Should -Not -Be $second
+            ($frames[2].Substring(6) | ConvertFrom-Json).id | Should -Be $first
         }
     }
 

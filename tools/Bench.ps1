@@ -14,6 +14,11 @@
     is not the ratio's baseline.
     On bench-110m fp16 it runs the prefix-cache scenarios of issue 8: time to first token of a 2,048-token prompt with
     its first 1,984 tokens cached vs uncached, and a 10-turn chat replay (prompt tokens computed vs new per turn).
+    The serving scenario (issue 19) runs the OpenAI-compatible server in the tool's process on bench-110m fp16 and int8
+    (a copy of the checkpoint whose tokenizer decodes every id, since the server detokenizes what it streams) and
+    drives it with 1, 4, 16 and 32 concurrent streaming clients × 64 new tokens: aggregate tok/s, TTFT, p50/p99
+    inter-token latency and the 16:1 throughput ratio; then a soak of 32 clients × 200 requests (no errors, resident
+    memory growth after warm-up <= 5%, every KV block back in the pool).
     With ../shared/tokenizers present it adds the tokenizer encode throughput. Figures are medians of several
     repetitions after a warm-up. Prints a table and writes out/bench/results.json (machine, commit, load, every figure).
     Beside our engine it measures llama.cpp (LLamaSharp.Backend.Cpu 0.30.0, a benchmark-only dependency of the tool) on
@@ -66,6 +71,21 @@ param(
     # Dtypes whose comparison also runs beside one busy thread (the contention figures).
     [ValidateSet('fp16', 'bf16', 'int8')]
     [string[]] $ContentionDtypes = @('fp16'),
+    # Skips issue 19's serving scenario (concurrent streaming clients and the soak).
+    [switch] $SkipServing,
+
+    # Concurrency levels of the serving scenario (also '1,4' as one string, as pwsh -File passes it from a shell).
+    [string[]] $ServingClients = @('1', '4', '16', '32'),
+
+    [ValidateRange(1, 2048)]
+    [int] $ServingTokens = 64,
+
+    # The serving soak: clients × requests each (0 requests skips it).
+    [ValidateRange(1, 1024)]
+    [int] $SoakClients = 32,
+
+    [ValidateRange(0, 100000)]
+    [int] $SoakRequests = 200,
 
     [string] $OutputDirectory = (Join-Path (Split-Path $PSScriptRoot -Parent) 'out/bench')
 )
@@ -103,6 +123,9 @@ $shapes = @{
     'bench-1b'   = @('--layers', 16, '--hidden', 2048, '--heads', 32, '--kv-heads', 8, '--intermediate', 8192, '--vocab', 128256,
         '--max-positions', 131072, '--tied', '--dtype', 'bf16', '--seed', 1)
 }
+# The serving scenario's copy of bench-110m: the same weights, and a vocabulary entry for every id so the server can
+# detokenize whatever the random weights pick.
+$shapes['bench-110m-serve'] = $shapes['bench-110m'] + @('--fill-vocab')
 
 # Generates a checkpoint once (under a temporary name, renamed when complete) and returns its folder.
 function Get-BenchCheckpoint([string] $Name) {
@@ -142,6 +165,8 @@ $results = [ordered]@{
     llamaCpp = [System.Collections.Generic.List[object]]::new()
     llamaCppSystemInfo = $null
     compile  = [System.Collections.Generic.List[object]]::new()
+    # Issue 19: concurrent streaming clients against the server, and the soak.
+    serving = [System.Collections.Generic.List[object]]::new()
 }
 
 function Get-BenchModel([string] $Name, [string] $Dtype) {
@@ -224,6 +249,19 @@ if (-not $SkipPrefixCache -and $Models -contains 'bench-110m') {
     Write-Host '(prefix cache scenarios)'
     $results.prefixCache = Invoke-BenchTool @('bench-prefix', '--model', $compiled, '--repetitions', $Repetitions) | ConvertFrom-Json
     $results.prefixCache | Add-Member -NotePropertyName targets -NotePropertyValue ([ordered]@{ ttftRatio = 0.1; chatComputedOverNew = 1.2 })
+}
+
+if (-not $SkipServing -and $Models -contains 'bench-110m') {
+    $ServingClients = @($ServingClients -join ',' -split ',' | ForEach-Object { [int]$_.Trim() })
+    foreach ($dtype in @('fp16', 'int8')) {
+        $compiled = Get-BenchModel 'bench-110m-serve' $dtype
+        Write-Host "(serving: $($ServingClients -join ', ') clients, soak $SoakClients x $SoakRequests)"
+        $figures = Invoke-BenchTool @('bench-serve', '--model', $compiled, '--clients', ($ServingClients -join ','), '--tokens', $ServingTokens,
+            '--soak-clients', $SoakClients, '--soak-requests', $SoakRequests) | ConvertFrom-Json
+        $figures | Add-Member -NotePropertyName dtype -NotePropertyValue $dtype
+        $figures | Add-Member -NotePropertyName targets -NotePropertyValue ([ordered]@{ throughputRatio16to1 = 5; soakResidentGrowth = 0.05 })
+        $results.serving.Add($figures)
+    }
 }
 
 if (-not $SkipTokenizer -and (Test-Path (Join-Path $shared 'tokenizers'))) {
@@ -324,6 +362,26 @@ if ($results.prefixCache) {
         'TTFT ratio (target <= 0.1)'  = [math]::Round($p.ttftRatio, 3)
         'Chat computed / new (<= 1.2)' = '{0} / {1} = {2:N3}' -f $p.chatComputedTokens, $p.chatNewTokens, $p.chatComputedOverNew
         'Chat tokens without cache'   = $p.chatTokensWithoutCache
+    } | Format-List | Out-Host
+}
+
+foreach ($serving in $results.serving) {
+    $serving.levels | ForEach-Object {
+        [pscustomobject]@{
+            Dtype           = $serving.dtype
+            Clients         = $_.clients
+            'Agg t/s'       = [math]::Round($_.aggregateTokensPerSecond, 1)
+            'TTFT med s'    = [math]::Round($_.ttftMedianSeconds, 3)
+            'ITL p50 ms'    = [math]::Round(1000 * $_.interTokenP50Seconds, 2)
+            'ITL p99 ms'    = [math]::Round(1000 * $_.interTokenP99Seconds, 2)
+            Errors          = $_.errors
+        }
+    } | Format-Table -AutoSize | Out-Host
+    $soak = $serving.soak
+    [pscustomobject]@{
+        'Throughput 16:1 (target >= 5)' = if ($null -ne $serving.throughputRatio16to1) { [math]::Round($serving.throughputRatio16to1, 2) } else { 'n/a' }
+        'Soak' = if ($soak) { '{0} requests, {1} errors, RSS growth {2:P1}, KV {3}/{4} free: {5}' -f $soak.requests, $soak.errors,
+            $soak.residentGrowth, $soak.kvBlocksFreeAtEnd, $soak.kvBlocks, $(if ($soak.pass) { 'pass' } else { 'FAIL' }) } else { 'skipped' }
     } | Format-List | Out-Host
 }
 

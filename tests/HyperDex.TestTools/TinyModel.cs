@@ -33,6 +33,12 @@ public sealed record TinyModelSpec
     public int Seed { get; init; } = 1;
 
     public string Architecture { get; init; } = "LlamaForCausalLM";
+
+    /// <summary>
+    /// Give every embedding row a vocabulary entry ("w{id}", reachable by no merge, so encoding is unchanged), so any id
+    /// a random model picks can be decoded: for benchmarks that detokenize (the serving benchmark).
+    /// </summary>
+    public bool FillVocab { get; init; }
 }
 
 /// <summary>
@@ -236,6 +242,11 @@ public static class TinyModel
 
         int bos = BosId(spec);
         int eos = EosId(spec);
+        for (int id = eos + 1; spec.FillVocab && id < spec.Vocab; id++)
+        {
+            vocab[$"w{id}"] = id;
+        }
+
         JsonObject Added(int id, string content) => new()
         {
             ["id"] = id, ["content"] = content, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false,

@@ -7,7 +7,7 @@ namespace HyperDex.PowerShell.Commands;
 
 /// <summary>
 /// Start-HdxGeneration: generates text from a compiled model on the host CPU engine, one GenerationResult per prompt,
-/// or token by token (-Stream: TokenRecord objects; -Sse: Server-Sent Events frames). Tokens are pulled from the
+/// or token by token (-Stream: TokenRecord objects; -Sse: Server-Sent Events frames in OpenAI's text_completion chunk format, one stream per prompt). Tokens are pulled from the
 /// engine on the pipeline thread, so a downstream Select-Object -First stops generation at once.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "HdxGeneration", DefaultParameterSetName = ResultSet)]
@@ -188,7 +188,7 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
 
             try
             {
-                Emit(_active, prompt, model.Path);
+                Emit(_active, prompt, model.Path, Sse ? new SseFormatter(model.Manifest.ModelId) : null);
             }
             finally
             {
@@ -198,7 +198,8 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
         }
     }
 
-    private void Emit(TokenGeneration generation, string prompt, string modelPath)
+    /// <param name="sse">With -Sse: this prompt's own OpenAI-format stream (its own id, ending with [DONE]).</param>
+    private void Emit(TokenGeneration generation, string prompt, string modelPath, SseFormatter? sse)
     {
         foreach (GeneratedToken token in generation)
         {
@@ -207,9 +208,9 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
                 WriteObject(new TokenRecord(token.Index, token.TokenId, token.Text, token.Logprob, token.Elapsed, token.Timestamp,
                     token.FinishReason?.ToName(), prompt));
             }
-            else if (Sse)
+            else if (sse is not null)
             {
-                WriteObject(SseFormatter.Frame(token));
+                WriteObject(sse.Frame(token));
             }
             else
             {

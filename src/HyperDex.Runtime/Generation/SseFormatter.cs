@@ -1,22 +1,24 @@
-using System.Text.Json;
+using HyperDex.Runtime.Serving;
 
 namespace HyperDex.Runtime.Generation;
 
-/// <summary>Server-Sent Events frames for an HTTP response body: one `data: {json}` frame per token, then `data: [DONE]`.</summary>
-public static class SseFormatter
+/// <summary>
+/// One generation as a Server-Sent Events stream in OpenAI's format, as /v1/completions streams it: a
+/// <c>text_completion</c> chunk per token (<c>data: {"id", "object", "created", "model", "choices": [{"index", "text",
+/// "logprobs", "finish_reason"}]}</c>), then <c>data: [DONE]</c>. One formatter, one id, per prompt.
+/// </summary>
+public sealed class SseFormatter
 {
-    public const string Done = "data: [DONE]\n\n";
+    public const string Done = OpenAiJson.Done;
 
-    public static string Frame(GeneratedToken token)
-    {
-        var payload = new Dictionary<string, object?>
-        {
-            ["index"] = token.Index,
-            ["token_id"] = token.TokenId,
-            ["text"] = token.Text,
-            ["logprob"] = token.Logprob,
-            ["finish_reason"] = token.FinishReason?.ToName(),
-        };
-        return "data: " + JsonSerializer.Serialize(payload) + "\n\n";
-    }
+    private readonly ResponseHead _head;
+
+    /// <param name="model">The "model" field of every chunk.</param>
+    public SseFormatter(string model) => _head = ResponseHead.New(model, chat: false);
+
+    /// <summary>The stream's id ("cmpl-...").</summary>
+    public string Id => _head.Id;
+
+    public string Frame(GeneratedToken token) => OpenAiJson.Frame(json =>
+        OpenAiJson.Chunk(json, _head, token.Text, firstChat: false, null, token.TokenId, 0, null, token.FinishReason, usageNull: false));
 }

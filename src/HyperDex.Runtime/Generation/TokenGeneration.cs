@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Diagnostics;
-using System.Text;
 using HyperDex.Runtime.Engine;
 using HyperDex.Runtime.Tokenization;
 
@@ -20,19 +19,10 @@ public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<G
     private readonly IExecutionBackend _engine;
     private readonly int[] _prompt;
     private readonly KvSequence _sequence;
-    private readonly Sampler _sampler;
-    private readonly IIncrementalDecoder _decoder;
-    private readonly StopStringFilter _stops;
-    private readonly HashSet<int> _eos;
+    private readonly TokenChooser _chooser;
     private readonly CancellationToken _cancellation;
     private readonly float[] _logits;
     private readonly int[] _step = new int[1];
-    private readonly int _budget;
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly List<int> _generated = new();
-    private readonly StringBuilder _text = new();
-    private TimeSpan _firstTokenAt;
-    private TimeSpan _lastTokenAt;
     private bool _enumerated;
     private bool _disposed;
 
@@ -43,20 +33,12 @@ public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<G
         _prompt = promptIds;
         PromptIds = promptIds;
         Sampling = sampling;
-        _budget = Math.Min(sampling.MaxNewTokens, engine.MaxLength - promptIds.Length);
-        _sampler = new Sampler(sampling, engine.VocabSize);
-        foreach (int id in promptIds)
-        {
-            _sampler.Observe(id);
-        }
-
-        _decoder = tokenizer.CreateIncrementalDecoder(skipSpecialTokens: true);
-        _stops = new StopStringFilter(sampling.Stop);
-        _eos = new HashSet<int>(eosIds);
+        int budget = Math.Min(sampling.MaxNewTokens, engine.MaxLength - promptIds.Length);
+        _chooser = new TokenChooser(tokenizer, promptIds, sampling, engine.VocabSize, new HashSet<int>(eosIds), budget, Stopwatch.StartNew());
         _cancellation = cancellation;
         _logits = new float[engine.VocabSize];
         // The last token is never fed back, so the sequence needs room for prompt + budget - 1 positions.
-        int capacity = Math.Max(promptIds.Length, promptIds.Length + _budget - 1);
+        int capacity = Math.Max(promptIds.Length, promptIds.Length + budget - 1);
         _sequence = usePrefixCache ? engine.CreateSequence(promptIds, capacity, cancellation) : engine.CreateSequence(capacity, cancellation);
         CachedTokens = _sequence.CachedTokens;
     }
@@ -68,24 +50,24 @@ public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<G
 
     public ResolvedSampling Sampling { get; }
 
-    public IReadOnlyList<int> GeneratedIds => _generated;
+    public IReadOnlyList<int> GeneratedIds => _chooser.Generated;
 
     /// <summary>The concatenated text of every token so far.</summary>
-    public string Text => _text.ToString();
+    public string Text => _chooser.Text;
 
     /// <summary>Set once the stream has ended.</summary>
     public FinishReason? FinishReason { get; private set; }
 
-    public TimeSpan TimeToFirstToken => _firstTokenAt;
+    public TimeSpan TimeToFirstToken => _chooser.FirstTokenAt;
 
-    public TimeSpan Elapsed => _lastTokenAt;
+    public TimeSpan Elapsed => _chooser.LastTokenAt;
 
     /// <summary>Decode speed: tokens after the first over the time after the first (all tokens over the total if only one).</summary>
-    public double TokensPerSecond => _generated.Count switch
+    public double TokensPerSecond => _chooser.Generated.Count switch
     {
         0 => 0,
-        1 => _lastTokenAt > TimeSpan.Zero ? 1 / _lastTokenAt.TotalSeconds : 0,
-        _ => (_generated.Count - 1) / Math.Max(1e-9, (_lastTokenAt - _firstTokenAt).TotalSeconds),
+        1 => Elapsed > TimeSpan.Zero ? 1 / Elapsed.TotalSeconds : 0,
+        _ => (_chooser.Generated.Count - 1) / Math.Max(1e-9, (Elapsed - TimeToFirstToken).TotalSeconds),
     };
 
     public GeneratedToken Current { get; private set; }
@@ -106,7 +88,7 @@ public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<G
             return false;
         }
 
-        if (_generated.Count == 0)
+        if (_chooser.Generated.Count == 0)
         {
             // The prompt goes through in batches of PrefillChunk rows (matrix-matrix work), checking for Ctrl+C between them.
             // Only the part the prefix cache did not supply is computed.
@@ -123,47 +105,12 @@ public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<G
         }
         else
         {
-            _step[0] = _generated[^1];
+            _step[0] = _chooser.LastToken;
             _engine.Forward(_sequence, _step, _logits);
         }
 
-        int token = _sampler.Next(_logits, out float logprob);
-        _sampler.Observe(token);
-        _generated.Add(token);
-
-        string text;
-        FinishReason? reason = null;
-        if (_eos.Contains(token))
-        {
-            reason = Generation.FinishReason.Eos;
-            text = _stops.Push(_decoder.Flush(), out bool stopped) + _stops.Flush();
-            reason = stopped ? Generation.FinishReason.Stop : reason;
-        }
-        else
-        {
-            text = _stops.Push(_decoder.Push(token), out bool stopped);
-            if (stopped)
-            {
-                reason = Generation.FinishReason.Stop;
-            }
-            else if (_generated.Count >= _budget)
-            {
-                reason = Generation.FinishReason.Length;
-                text += _stops.Push(_decoder.Flush(), out stopped);
-                text += stopped ? string.Empty : _stops.Flush();
-                reason = stopped ? Generation.FinishReason.Stop : reason;
-            }
-        }
-
-        _lastTokenAt = _clock.Elapsed;
-        if (_generated.Count == 1)
-        {
-            _firstTokenAt = _lastTokenAt;
-        }
-
-        _text.Append(text);
-        Current = new GeneratedToken(_generated.Count - 1, token, text, logprob, _lastTokenAt, DateTime.UtcNow, reason);
-        if (reason is { } finished)
+        Current = _chooser.Next(_logits);
+        if (Current.FinishReason is { } finished)
         {
             Finish(finished);
         }
