@@ -1,6 +1,5 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
+using HyperDex.Runtime.Diagnostics;
 
 namespace HyperDex.Runtime.Devices;
 
@@ -9,7 +8,7 @@ namespace HyperDex.Runtime.Devices;
 /// EACCES), non-regular (a FIFO or socket planted in the tree) or malformed attribute is simply "not known" (null),
 /// because one odd file must never hide a card or hang discovery.
 /// </summary>
-internal static partial class SysfsFiles
+internal static class SysfsFiles
 {
     // sysfs text attributes are at most one page; binary ones (mem_topology) stay far below this.
     private const int MaxBytes = 1 << 20;
@@ -30,7 +29,7 @@ internal static partial class SysfsFiles
             }
 
             // sysfs files report a size of 4096 (or 0) whatever they hold, so read to the end instead of trusting it.
-            using var stream = OpenWithoutBlocking(path);
+            using var stream = RegularFile.OpenRead(path);
             if (stream is null)
             {
                 return null;
@@ -58,54 +57,6 @@ internal static partial class SysfsFiles
         {
             return null;
         }
-    }
-
-    /// <summary>
-    /// Opens with O_NONBLOCK, so a FIFO without a writer cannot block open() (a plain open would wait forever, deaf
-    /// to Ctrl+C), and refuses anything that cannot seek (FIFOs, sockets, terminals): sysfs attributes are regular
-    /// files. Null when the path cannot be opened or is not such a file.
-    /// </summary>
-    internal static FileStream? OpenWithoutBlocking(string path)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
-        }
-
-        int fd = NativeMethods.open(path, NativeMethods.ReadOnly | NativeMethods.NonBlocking | NativeMethods.CloseOnExec);
-        if (fd < 0)
-        {
-            return null;
-        }
-
-        var handle = new SafeFileHandle(fd, ownsHandle: true);
-        try
-        {
-            var stream = new FileStream(handle, FileAccess.Read, 1);
-            if (stream.CanSeek)
-            {
-                return stream;
-            }
-
-            stream.Dispose();
-            return null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            handle.Dispose();
-            return null;
-        }
-    }
-
-    private static partial class NativeMethods
-    {
-        // Linux open(2) flags, the same on x64 and arm64.
-        public const int ReadOnly = 0;
-        public const int NonBlocking = 0x800;
-        public const int CloseOnExec = 0x80000;
-
-        [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-        public static partial int open(string path, int flags);
     }
 
     /// <summary>A decimal or 0x-prefixed hexadecimal integer (the two forms sysfs uses).</summary>

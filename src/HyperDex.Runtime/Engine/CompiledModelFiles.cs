@@ -9,6 +9,9 @@ public static class CompiledModelFiles
 {
     private const string Recompile = "Compile the model again with Invoke-HdxCompile.";
 
+    /// <summary>A program of a very large model is a few MB; beyond this a JSON artifact is not one the compiler wrote.</summary>
+    private const long MaxJsonBytes = 256L << 20;
+
     /// <summary>hdx.json of a complete compiled model.</summary>
     public static CompiledManifest ReadManifest(string modelPath)
     {
@@ -33,10 +36,26 @@ public static class CompiledModelFiles
                 $"'{modelPath}' has format version {manifest.FormatVersion}; this module reads {CompiledManifest.CurrentFormatVersion}", modelPath, Recompile);
         }
 
+        // Every load: sizes and small files' hashes against hdx.json, every variant's programs and indexes in bounds.
+        CompiledModelCheck.Quick(modelPath, manifest);
         return manifest;
     }
 
+    /// <summary>A device program, checked to be the one asked for and within bounds for hdx.json's MaxLength.</summary>
     public static DeviceProgram ReadProgram(string modelPath, int numDevice, int device)
+    {
+        var program = ReadProgramUnchecked(modelPath, numDevice, device);
+        int maxLength = Read<CompiledManifest>(CompiledLayout.Manifest(modelPath)).MaxLength;
+        if (ProgramBounds.Problem(program, Math.Min(maxLength, CompiledModelCheck.MaxLengthBound)) is string problem)
+        {
+            throw new HdxException("CompiledModelInvalid", HdxErrorKind.InvalidData,
+                $"{CompiledLayout.Program(modelPath, numDevice, device)}: {problem}", modelPath, Recompile);
+        }
+
+        return program;
+    }
+
+    internal static DeviceProgram ReadProgramUnchecked(string modelPath, int numDevice, int device)
     {
         var program = Read<DeviceProgram>(Existing(CompiledLayout.Program(modelPath, numDevice, device)));
         if (program.NumDevice != numDevice || program.Device != device || program.FormatVersion != CompiledManifest.CurrentFormatVersion)
@@ -59,7 +78,14 @@ public static class CompiledModelFiles
     {
         try
         {
-            return CompiledJson.Read<T>(path);
+            // Compiled JSON files are small; a FIFO or a device file in their place is refused, not read forever.
+            using FileStream stream = RegularFile.OpenRead(path) ?? throw new JsonException("it is not a readable regular file");
+            if (stream.Length > MaxJsonBytes)
+            {
+                throw new JsonException($"it holds {stream.Length} bytes, more than any compiled JSON file");
+            }
+
+            return System.Text.Json.JsonSerializer.Deserialize<T>(stream, CompiledJson.Options) ?? throw new JsonException("it is empty (null)");
         }
         catch (JsonException error)
         {
