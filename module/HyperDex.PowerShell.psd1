@@ -18,6 +18,7 @@
         'Get-LpuDevice'
         'Invoke-HdxCompile'
         'Start-HdxGeneration'
+        'Test-HdxModel'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

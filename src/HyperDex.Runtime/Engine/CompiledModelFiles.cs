@@ -12,8 +12,18 @@ public static class CompiledModelFiles
     /// <summary>A program of a very large model is a few MB; beyond this a JSON artifact is not one the compiler wrote.</summary>
     private const long MaxJsonBytes = 256L << 20;
 
-    /// <summary>hdx.json of a complete compiled model.</summary>
+    /// <summary>hdx.json of a complete compiled model, after the structural check every load runs (<see cref="CompiledModelCheck"/>).</summary>
     public static CompiledManifest ReadManifest(string modelPath)
+    {
+        CompiledManifest manifest = ReadManifestUnchecked(modelPath);
+
+        // Every load: sizes and small files' hashes against hdx.json, every variant's programs and indexes in bounds.
+        CompiledModelCheck.Quick(modelPath, manifest);
+        return manifest;
+    }
+
+    /// <summary>hdx.json, present, parseable and of this format version; its artifacts not yet checked.</summary>
+    internal static CompiledManifest ReadManifestUnchecked(string modelPath)
     {
         if (!Directory.Exists(modelPath))
         {
@@ -36,8 +46,6 @@ public static class CompiledModelFiles
                 $"'{modelPath}' has format version {manifest.FormatVersion}; this module reads {CompiledManifest.CurrentFormatVersion}", modelPath, Recompile);
         }
 
-        // Every load: sizes and small files' hashes against hdx.json, every variant's programs and indexes in bounds.
-        CompiledModelCheck.Quick(modelPath, manifest);
         return manifest;
     }
 

@@ -16,6 +16,16 @@ internal static class CompiledFixture
     private static readonly Lazy<string> Compiled = new(() =>
     {
         string root = Path.Combine(Path.GetTempPath(), "hdx-compiled-fixture-" + Environment.ProcessId);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(root, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        };
         string source = Path.Combine(root, "hf");
         string output = Path.Combine(root, "compiled");
         if (!File.Exists(CompiledLayout.Manifest(output)))

@@ -169,4 +169,43 @@ public sealed class TamperedModelTests : IDisposable
             Assert.True(engine.Blocks.Statistics.IdleBlocks <= 1, $"{engine.Blocks.Statistics.IdleBlocks} idle cached blocks with room for 1");
         }
     }
+
+    [Fact]
+    public void VerifyPassesAnIntactModelAndReadsEveryByte()
+    {
+        var result = CompiledModelVerifier.Verify(_model, NullReporter.Instance, CancellationToken.None);
+        Assert.True(result.IsValid, string.Join("; ", result.Problems));
+        Assert.True(result.HasChecksums);
+        Assert.Equal([1, 2], result.Variants);
+        long bytes = Directory.EnumerateFiles(_model, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith("hdx.json", StringComparison.Ordinal)).Sum(f => new FileInfo(f).Length);
+        Assert.Equal(bytes, result.BytesChecked);
+    }
+
+    [Fact]
+    public void VerifyFindsNaNWeightsAndAChangedProgramEvenWithTheChecksumsRewritten()
+    {
+        var index = CompiledModelFiles.ReadParamIndex(_model, 2, 0);
+        var q = index.Tensors.Single(t => t.Name == "layers.1.attn.q");
+        using (var stream = new FileStream(CompiledLayout.ParamImage(_model, 2, 0), FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.Position = q.Offset + 64;
+            stream.Write(BitConverter.GetBytes((ushort)0x7FC0)); // a bf16 NaN
+        }
+
+        CompiledFixture.EditJson(Program(1), json => json["instructions"]!.AsArray()[1]!["attributes"]!["eps"] = 0.5);
+        CompiledFixture.Reseal(_model);
+        var result = CompiledModelVerifier.Verify(_model, NullReporter.Instance, CancellationToken.None);
+        Assert.False(result.IsValid);
+        Assert.Contains(result.Problems, p => p.ErrorId == "WeightNotFinite" && p.Message.Contains("layers.1.attn.q", StringComparison.Ordinal));
+        Assert.Contains(result.Problems, p => p.ErrorId == "CompiledModelCorrupt" && p.Message.Contains("ProgramDigest", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void VerifyListsEveryDamagedFile()
+    {
+        File.AppendAllText(Program(2, 1), " ");
+        File.WriteAllText(Path.Combine(_model, CompiledLayout.TokenizerDirectory, "tokenizer.json"), "{}");
+        var result = CompiledModelVerifier.Verify(_model, NullReporter.Instance, CancellationToken.None);
+        Assert.Equal(2, result.Problems.Count(p => p.ErrorId == "CompiledModelCorrupt"));
+    }
 }
