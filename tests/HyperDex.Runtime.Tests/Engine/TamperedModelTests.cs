@@ -208,4 +208,14 @@ public sealed class TamperedModelTests : IDisposable
         var result = CompiledModelVerifier.Verify(_model, NullReporter.Instance, CancellationToken.None);
         Assert.Equal(2, result.Problems.Count(p => p.ErrorId == "CompiledModelCorrupt"));
     }
+
+    [Fact]
+    public void AMegabytePromptIsRefusedBeforeTokenizing()
+    {
+        using var model = LoadedModel.Load(_model, 1);
+        string prompt = string.Concat(Enumerable.Repeat("Once upon a time, hello world. ", 1_000_000 / 31));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal("PromptTooLong", Assert.Throws<HdxException>(() => model.Generate(prompt, new SamplingOptions())).ErrorId);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"took {clock.Elapsed}");
+    }
 }
