@@ -56,7 +56,7 @@ public sealed class HubClient : IDisposable
         if (missing.Count > 0)
         {
             CheckFreeSpace(cache, missing);
-            var fetcher = new HubFileFetcher(_http, cache, info);
+            var fetcher = new HubFileFetcher(_http, cache, info) { UserCancellation = cancellationToken };
             var progress = new HubDownloadProgress(reporter, repo, missing.Sum(f => Math.Max(f.Size, 0)));
             IReadOnlyDictionary<string, string> etags;
             try
