@@ -161,6 +161,10 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
             {
                 Emit(_active, prompt, model.Path);
             }
+            catch (HdxException error)
+            {
+                WriteError(error); // a failure while tokens stream ends this prompt only, with its ErrorId; the next one runs
+            }
             finally
             {
                 _active.Dispose();

@@ -22,6 +22,7 @@ public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<G
     private readonly KvSequence _sequence;
     private readonly Sampler _sampler;
     private readonly IIncrementalDecoder _decoder;
+    private readonly int _tokenizerVocabSize;
     private readonly StopStringFilter _stops;
     private readonly HashSet<int> _eos;
     private readonly CancellationToken _cancellation;
@@ -51,6 +52,7 @@ public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<G
         }
 
         _decoder = tokenizer.CreateIncrementalDecoder(skipSpecialTokens: true);
+        _tokenizerVocabSize = tokenizer.VocabSize;
         _stops = new StopStringFilter(sampling.Stop);
         _eos = new HashSet<int>(eosIds);
         _cancellation = cancellation;
@@ -141,7 +143,9 @@ public sealed class TokenGeneration : IEnumerable<GeneratedToken>, IEnumerator<G
         }
         else
         {
-            text = _stops.Push(_decoder.Push(token), out bool stopped);
+            // A model's vocabulary is often padded beyond its tokenizer's (to a multiple of 64 or 128); such an id
+            // has no text and decodes to nothing, as HF's tokenizer.decode does. The token record still carries it.
+            text = _stops.Push(token < _tokenizerVocabSize ? _decoder.Push(token) : string.Empty, out bool stopped);
             if (stopped)
             {
                 reason = Generation.FinishReason.Stop;
