@@ -20,7 +20,7 @@ internal static class PathArgument
         {
             return cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
         }
-        catch (Exception e) when (e is ArgumentException or NotSupportedException or DriveNotFoundException or ProviderNotFoundException
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or System.Management.Automation.DriveNotFoundException or ProviderNotFoundException
             or ProviderInvocationException or PSInvalidOperationException)
         {
             throw Invalid(path, e.Message, e);

@@ -179,7 +179,7 @@ internal sealed unsafe class ProgramBinder
         WeightTensor norm = Weight(instruction, 0, 1, input.Width);
         int start = Integer(instruction, "vocabStart", allowZero: true);
         int count = Integer(instruction, "vocabCount");
-        Check(start + count <= _device.Program.VocabSize, "vocabulary slice lies outside VocabSize");
+        Check((long)start + count <= _device.Program.VocabSize, "vocabulary slice lies outside VocabSize");
         WeightTensor head = Weight(instruction, 1, count, input.Width);
         var job = new ProjectionJob([new ProjectionJob.Target(head, _step.Logits, start, null)], _device.Pool.Workers);
         return new FinalNormLogitsOp(input, norm, (float)Attribute(instruction, "eps"), _normalized, job);
