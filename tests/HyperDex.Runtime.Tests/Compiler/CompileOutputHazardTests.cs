@@ -81,6 +81,25 @@ public sealed class CompileOutputHazardTests : IDisposable
         Assert.Equal("not a folder", File.ReadAllText(output));
     }
 
+    [Fact]
+    public void TokenizerFilesTheLoaderNeverReadsAreNotCopied()
+    {
+        // merges.txt and vocab.json beside a tokenizer.json, linked to a file outside the model folder.
+        string secret = Path.Combine(_temp, "secret.txt");
+        File.WriteAllText(secret, "not for the compiled model");
+        File.CreateSymbolicLink(Path.Combine(_model, "merges.txt"), secret);
+        File.CreateSymbolicLink(Path.Combine(_model, "vocab.json"), secret);
+        string output = Path.Combine(_temp, "out");
+
+        var result = ModelCompiler.Compile(Options(output), NullReporter.Instance, CancellationToken.None);
+
+        string tokenizer = CompiledLayout.Tokenizer(output);
+        Assert.False(File.Exists(Path.Combine(tokenizer, "merges.txt")));
+        Assert.False(File.Exists(Path.Combine(tokenizer, "vocab.json")));
+        Assert.DoesNotContain("merges.txt", result.Manifest.TokenizerFiles);
+        Assert.DoesNotContain(Directory.EnumerateFiles(output, "*", SearchOption.AllDirectories), f => File.ReadAllText(f).Contains("not for the compiled model", StringComparison.Ordinal));
+    }
+
     private sealed class PhaseRecorder : IHdxReporter
     {
         public List<string> Statuses { get; } = [];
