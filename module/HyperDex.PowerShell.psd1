@@ -26,6 +26,7 @@
         'Start-HdxGeneration'
         'Start-HdxServer'
         'Stop-HdxServer'
+        'Test-HdxModel'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

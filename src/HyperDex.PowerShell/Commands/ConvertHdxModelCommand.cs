@@ -37,10 +37,10 @@ public sealed class ConvertHdxModelCommand : HdxCmdlet
 
     protected override void ProcessRecord()
     {
-        string source = GetUnresolvedProviderPathFromPSPath(Path);
         var dtype = HdxDtypeNames.TryParse(Dtype, out var parsed) ? parsed : throw new PSArgumentException($"-Dtype {Dtype} is not fp16, bf16 or fp32");
         try
         {
+            string source = PathArgument.Resolve(this, Path);
             using var model = ModelSource.Open(source, ScanNonFinite, CancelToken);
             foreach (string problem in model.Problems)
             {
@@ -53,7 +53,7 @@ public sealed class ConvertHdxModelCommand : HdxCmdlet
                 return;
             }
 
-            string output = OutputPath is null ? ModelConverter.DefaultOutput(model, dtype) : GetUnresolvedProviderPathFromPSPath(OutputPath);
+            string output = OutputPath is null ? ModelConverter.DefaultOutput(model, dtype) : PathArgument.Resolve(this, OutputPath);
             string target = System.IO.Path.Combine(output, CompiledLayout.CheckpointDirectory);
             if (!ShouldProcess(target, $"Convert {model.ModelId} to HyperDex {Dtype} checkpoint"))
             {

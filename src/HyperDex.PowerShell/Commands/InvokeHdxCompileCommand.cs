@@ -91,9 +91,9 @@ public sealed class InvokeHdxCompileCommand : HdxCmdlet
 
             var options = new CompileOptions
             {
-                SourcePath = snapshot?.Path ?? GetUnresolvedProviderPathFromPSPath(Path),
+                SourcePath = snapshot?.Path ?? PathArgument.Resolve(this, Path),
                 ModelId = snapshot?.Repo.Value,
-                OutputPath = OutputPath is null ? null : GetUnresolvedProviderPathFromPSPath(OutputPath),
+                OutputPath = OutputPath is null ? null : PathArgument.Resolve(this, OutputPath),
                 NumDevice = NumDevice,
                 MaxLength = MyInvocation.BoundParameters.ContainsKey(nameof(MaxLength)) ? MaxLength : null,
                 Dtype = dtype,

@@ -23,6 +23,6 @@ internal static class ModelArgument
                 $"-Model takes a compiled model folder or a CompiledModel object, not {value.GetType().Name}", value);
         }
 
-        return Path.TrimEndingDirectorySeparator(Path.GetFullPath(cmdlet.GetUnresolvedProviderPathFromPSPath(path)));
+        return Path.TrimEndingDirectorySeparator(Path.GetFullPath(PathArgument.Resolve(cmdlet, path)));
     }
 }

@@ -190,6 +190,10 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
             {
                 Emit(_active, prompt, model.Path, Sse ? new SseFormatter(model.Manifest.ModelId) : null);
             }
+            catch (HdxException error)
+            {
+                WriteError(error); // a failure while tokens stream ends this prompt only, with its ErrorId; the next one runs
+            }
             finally
             {
                 _active.Dispose();

@@ -36,6 +36,6 @@ internal static class TokenizerArgument
                 raw, "Pass the folder of a model, of its tokenizer files, or a compiled model.");
         }
 
-        return cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+        return PathArgument.Resolve(cmdlet, path);
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using HyperDex.Runtime.Compiled;
@@ -51,6 +52,59 @@ public static class ElementConversion
             default:
                 throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "not a float element type");
         }
+    }
+
+    /// <summary>
+    /// Whether every F32/F16/BF16 element is finite (no NaN or Inf: exponent bits all ones). Vectorised, since the
+    /// compiler checks every weight it writes: a NaN weight would otherwise compile and generate empty text.
+    /// </summary>
+    public static bool AllFinite(ReadOnlySpan<byte> elements, HdxDtype dtype) => dtype switch
+    {
+        HdxDtype.F32 => NoneHasAllBits(MemoryMarshal.Cast<byte, uint>(elements), 0x7F80_0000u),
+        HdxDtype.F16 => NoneHasAllBits(MemoryMarshal.Cast<byte, ushort>(elements), (ushort)0x7C00),
+        HdxDtype.BF16 => NoneHasAllBits(MemoryMarshal.Cast<byte, ushort>(elements), (ushort)0x7F80),
+        _ => true,
+    };
+
+    /// <summary>
+    /// Passes <paramref name="elements"/> through when all are finite, else stops with <c>WeightNotFinite</c> naming
+    /// the tensor (for the compiler's plain-vector writes).
+    /// </summary>
+    public static ReadOnlySpan<byte> RequireFinite(string tensor, HdxDtype dtype, ReadOnlySpan<byte> elements) =>
+        AllFinite(elements, dtype) ? elements : throw NotFinite(tensor);
+
+    public static Diagnostics.HdxException NotFinite(string tensor) => new("WeightNotFinite", Diagnostics.HdxErrorKind.InvalidData,
+        $"tensor '{tensor}' holds NaN or infinite weights; a model compiled from it would generate garbage", tensor,
+        "Use an undamaged checkpoint (check its training run or download it again).");
+
+    private static bool NoneHasAllBits<T>(ReadOnlySpan<T> values, T mask)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && values.Length >= Vector<T>.Count)
+        {
+            var masks = new Vector<T>(mask);
+            var vectors = MemoryMarshal.Cast<T, Vector<T>>(values);
+            foreach (var vector in vectors)
+            {
+                if (Vector.EqualsAny(vector & masks, masks))
+                {
+                    return false;
+                }
+            }
+
+            i = vectors.Length * Vector<T>.Count;
+        }
+
+        for (; i < values.Length; i++)
+        {
+            if ((values[i] & mask) == mask)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Round to nearest even, as torch does; NaN stays a (quiet) NaN.</summary>

@@ -61,7 +61,20 @@ public static class TokenizerFiles
         }
 
         int size = ids.Count == 0 ? 0 : ids.Values.Max() + 1;
-        return new TokenizerSummary(kind, size, files, specials);
+        return new TokenizerSummary(kind, size, LoaderReads(files), specials);
+    }
+
+    /// <summary>
+    /// The files the loader reads, which are the ones the compiler copies: one model format (tokenizer.json before
+    /// tokenizer.model before vocab.json + merges.txt) and the special-token files. A vocab.json or merges.txt beside
+    /// a tokenizer.json is never read, so it is not copied (it could be a link to anything outside the folder).
+    /// </summary>
+    private static List<string> LoaderReads(List<string> present)
+    {
+        string[] unread = present.Contains("tokenizer.json") ? ["tokenizer.model", "vocab.json", "merges.txt"]
+            : present.Contains("tokenizer.model") ? ["vocab.json", "merges.txt"]
+            : [];
+        return present.Where(f => !unread.Contains(f)).ToList();
     }
 
     private static T Read<T>(string folder, string file, Func<JsonElement, T> read)

@@ -45,6 +45,13 @@ public sealed record CompiledManifest
 
     /// <summary>One entry per device count whose param/ and inst/ artifacts are complete.</summary>
     public required IReadOnlyList<DeviceVariant> Variants { get; init; }
+
+    /// <summary>
+    /// Size and sha256 of every artifact (path relative to the model folder, '/'-separated; hdx.json itself
+    /// excluded). Every load checks sizes and the small files' hashes; Test-HdxModel checks them all. Null in folders
+    /// compiled before checksums were recorded.
+    /// </summary>
+    public IReadOnlyDictionary<string, FileChecksum>? Files { get; init; }
 }
 
 /// <summary>The compiled artifacts for one device count.</summary>

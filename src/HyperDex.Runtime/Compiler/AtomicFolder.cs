@@ -1,3 +1,4 @@
+using HyperDex.Runtime.Compiled;
 using HyperDex.Runtime.Diagnostics;
 
 namespace HyperDex.Runtime.Compiler;
@@ -6,10 +7,17 @@ namespace HyperDex.Runtime.Compiler;
 /// A folder built under a temporary name beside its target and renamed into place only when complete. Disposing
 /// without <see cref="Commit"/> removes the temporary folder and any parent folders it had to create, so a failure
 /// or Ctrl+C leaves nothing behind.
+/// <para>
+/// The target is checked before any work (a file there fails at once, not after the whole compile), and the
+/// temporary folder is built on the target's own filesystem: beside it normally, but inside it when the target is a
+/// mount point (an empty volume mounted for the model), which can be neither renamed nor replaced — its contents are
+/// then moved in, hdx.json last, so the folder reads as incomplete until the end.
+/// </para>
 /// </summary>
 public sealed class AtomicFolder : IDisposable
 {
     private readonly List<string> _createdParents = new();
+    private readonly bool _inside;
     private bool _committed;
 
     public AtomicFolder(string target)
@@ -17,7 +25,16 @@ public sealed class AtomicFolder : IDisposable
         Target = Path.GetFullPath(target);
         string parent = Path.GetDirectoryName(Target) ?? throw new HdxException("OutputNotWritable", HdxErrorKind.InvalidArgument,
             $"{Target} cannot be an output folder.", Target);
-        Temporary = Path.Combine(parent, $".{Path.GetFileName(Target)}.hdx-tmp-{Guid.NewGuid().ToString("N")[..8]}");
+        if (File.Exists(Target))
+        {
+            throw new HdxException("OutputPathIsFile", HdxErrorKind.InvalidArgument, $"{Target} is a file, not a folder.", Target,
+                "Choose a new or empty folder as -OutputPath.");
+        }
+
+        _inside = Directory.Exists(Target) && MountPoints.IsMountPoint(Target);
+        string home = _inside ? Target : parent;
+        StaleTemporaries.Sweep(home);
+        Temporary = Path.Combine(home, StaleTemporaries.Name(Path.GetFileName(Target)));
         try
         {
             for (var dir = new DirectoryInfo(parent); dir is not null && !dir.Exists; dir = dir.Parent)
@@ -46,6 +63,12 @@ public sealed class AtomicFolder : IDisposable
     /// <summary>Renames the temporary folder to the target, replacing whatever was there.</summary>
     public void Commit()
     {
+        if (_inside)
+        {
+            CommitInside();
+            return;
+        }
+
         string? old = null;
         if (Directory.Exists(Target))
         {
@@ -59,6 +82,41 @@ public sealed class AtomicFolder : IDisposable
         {
             Directory.Delete(old, recursive: true);
         }
+    }
+
+    /// <summary>A mount point stays: drop what an earlier compile left in it, move the new contents in, hdx.json last.</summary>
+    private void CommitInside()
+    {
+        string manifest = CompiledLayout.Manifest(Target);
+        File.Delete(manifest);
+        foreach (string entry in Directory.EnumerateFileSystemEntries(Target).Where(e => e != Temporary && Path.GetFileName(e) != ManifestUpdate.LockFile).ToList())
+        {
+            if (Directory.Exists(entry))
+            {
+                Directory.Delete(entry, recursive: true);
+            }
+            else
+            {
+                File.Delete(entry);
+            }
+        }
+
+        var entries = Directory.EnumerateFileSystemEntries(Temporary).OrderBy(e => Path.GetFileName(e) == CompiledLayout.ManifestFile).ToList();
+        foreach (string entry in entries)
+        {
+            string destination = Path.Combine(Target, Path.GetFileName(entry));
+            if (Directory.Exists(entry))
+            {
+                Directory.Move(entry, destination);
+            }
+            else
+            {
+                File.Move(entry, destination);
+            }
+        }
+
+        Directory.Delete(Temporary);
+        _committed = true;
     }
 
     public void Dispose()

@@ -14,7 +14,7 @@ public sealed class CompilePlan : IDisposable
     /// <summary>Names HyperDex itself puts in a compiled folder; anything else means the folder is not ours.</summary>
     private static readonly HashSet<string> OwnEntries = new(StringComparer.Ordinal)
     {
-        CompiledLayout.ManifestFile, CompiledLayout.ManifestFile + ".tmp", CompiledLayout.CheckpointDirectory,
+        CompiledLayout.ManifestFile, CompiledLayout.ManifestFile + ".tmp", ManifestUpdate.LockFile, CompiledLayout.CheckpointDirectory,
         CompiledLayout.TokenizerDirectory, CompiledLayout.ParamDirectory, CompiledLayout.InstructionDirectory,
         Models.CompiledModelCatalog.LastUsedFile,
     };

@@ -97,6 +97,7 @@ public static class ModelCompiler
                 TokenizerFiles = converted.TokenizerFiles,
                 Generation = converted.Generation,
                 Variants = new[] { variant },
+                Files = ArtifactChecksums.ForFolder(root, cancellation),
             };
             WriteManifest(root, manifest);
             cancellation.ThrowIfCancellationRequested();
@@ -145,8 +146,8 @@ public static class ModelCompiler
         progress.Begin(2, $"{CompiledLayout.CheckpointDirectory}/ already converted; building only the {n}-device variant");
 
         // Build beside the final folders, then rename: a stopped compile leaves only temporaries, which finally removes.
-        string suffix = ".hdx-tmp-" + Guid.NewGuid().ToString("N")[..8];
-        string staging = Path.Combine(root, "." + n + suffix);
+        StaleTemporaries.Sweep(root);
+        string staging = Path.Combine(root, StaleTemporaries.Name(n.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         try
         {
             Directory.CreateDirectory(staging);
@@ -160,21 +161,7 @@ public static class ModelCompiler
         {
             var variant = BuildVariant(root, staging, shape, existing.Dtype, n, existing.MaxLength, progress, cancellation);
             cancellation.ThrowIfCancellationRequested();
-            foreach (string kind in new[] { CompiledLayout.ParamDirectory, CompiledLayout.InstructionDirectory })
-            {
-                string final = Path.Combine(root, kind, n.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                if (Directory.Exists(final))
-                {
-                    Directory.Delete(final, recursive: true); // left by an earlier interrupted variant build
-                }
-
-                Directory.CreateDirectory(Path.Combine(root, kind));
-                Directory.Move(Path.Combine(staging, kind, n.ToString(System.Globalization.CultureInfo.InvariantCulture)), final);
-            }
-
-            var manifest = existing with { Variants = existing.Variants.Where(v => v.NumDevice != n).Append(variant).OrderBy(v => v.NumDevice).ToList() };
-            WriteManifest(root, manifest);
-            return manifest;
+            return ManifestUpdate.AddVariant(root, staging, variant, existing, cancellation);
         }
         finally
         {
@@ -217,13 +204,7 @@ public static class ModelCompiler
         return new DeviceVariant { NumDevice = numDevice, ProgramDigest = ProgramGenerator.Digest(programs), ParamBytesPerDevice = bytesPerDevice };
     }
 
-    /// <summary>hdx.json through a temporary file and a rename, so it is either the old or the new one, never half.</summary>
-    private static void WriteManifest(string root, CompiledManifest manifest)
-    {
-        string path = CompiledLayout.Manifest(root);
-        CompiledJson.Write(path + ".tmp", manifest);
-        File.Move(path + ".tmp", path, overwrite: true);
-    }
+    private static void WriteManifest(string root, CompiledManifest manifest) => ManifestUpdate.Write(root, manifest);
 
     private static long FolderSize(string folder) =>
         new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);

@@ -76,14 +76,18 @@ public sealed class ModelSource : IDisposable
                 "Pass the path of a local HuggingFace model folder.");
         }
 
-        var config = HfModelConfig.Load(folder);
-        var shape = SupportedArchitectures.Resolve(config);
-        var generation = GenerationConfig.Load(folder, config);
-        var tokenizer = TokenizerFiles.Inspect(folder);
+        // config.json is read safely and bounded by the weights before any architecture is resolved, since its
+        // dimensions size everything built from it (ConfigBounds).
+        byte[] configJson = ConfigBounds.ReadConfig(folder);
+        string configPath = Path.Combine(folder, HfModelConfig.FileName);
+        var config = HfModelConfig.Parse(configJson, configPath);
         var weights = CheckpointWeights.Open(folder);
         try
         {
-            shape = WithoutMissingPrefix(shape, weights);
+            ConfigBounds.Check(configJson, configPath, weights);
+            var shape = WithoutMissingPrefix(SupportedArchitectures.Resolve(config), weights);
+            var generation = GenerationConfig.Load(folder, config);
+            var tokenizer = TokenizerFiles.Inspect(folder);
             var problems = new List<string>();
             CheckTensors(folder, shape, weights, problems);
             CheckTokenizer(folder, shape, tokenizer, generation, problems);

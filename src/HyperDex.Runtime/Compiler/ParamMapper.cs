@@ -113,7 +113,7 @@ public static class ParamMapper
         for (long done = 0; done < count; done += chunk)
         {
             cancellation.ThrowIfCancellationRequested();
-            stream.Write(checkpoint.RawElements(source, first + done, (int)Math.Min(chunk, count - done)));
+            stream.Write(ElementConversion.RequireFinite(source.Name, source.Dtype, checkpoint.RawElements(source, first + done, (int)Math.Min(chunk, count - done))));
         }
     }
 

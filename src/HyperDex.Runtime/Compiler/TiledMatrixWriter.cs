@@ -39,9 +39,10 @@ public sealed class TiledMatrixWriter
             throw new InvalidOperationException("Q8 rows are added as fp32 values, to be quantized");
         }
 
-        if (_dtype == HdxDtype.F16)
+        if (!ElementConversion.AllFinite(elements, _dtype))
         {
-            RequireFiniteHalves(MemoryMarshal.Cast<byte, ushort>(elements));
+            // fp16's Inf is usually a weight beyond ±65504 that the fp16 checkpoint could not hold; NaN is damage.
+            throw _dtype == HdxDtype.F16 && !HasHalfNaN(MemoryMarshal.Cast<byte, ushort>(elements)) ? OutOfRange() : ElementConversion.NotFinite(_name);
         }
 
         int columns = WeightTiles.GroupColumns(_dtype);
@@ -76,7 +77,7 @@ public sealed class TiledMatrixWriter
             if (!float.IsFinite(value))
             {
                 // The int8 compile quantizes from the fp16 checkpoint, where a weight beyond ±65504 became Inf.
-                throw OutOfRange();
+                throw float.IsNaN(value) ? ElementConversion.NotFinite(_name) : OutOfRange();
             }
         }
 
@@ -114,15 +115,17 @@ public sealed class TiledMatrixWriter
     }
 
     /// <summary>The engine widens F16 without Inf/NaN handling, so a value that overflowed fp16 must stop the compile.</summary>
-    private void RequireFiniteHalves(ReadOnlySpan<ushort> halves)
+    private static bool HasHalfNaN(ReadOnlySpan<ushort> halves)
     {
         foreach (ushort half in halves)
         {
-            if ((half & 0x7C00) == 0x7C00)
+            if ((half & 0x7C00) == 0x7C00 && (half & 0x03FF) != 0)
             {
-                throw OutOfRange();
+                return true;
             }
         }
+
+        return false;
     }
 
     private HdxException OutOfRange() => new("WeightOutOfRange", HdxErrorKind.InvalidData,

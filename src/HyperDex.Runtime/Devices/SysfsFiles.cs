@@ -1,10 +1,12 @@
 using System.Globalization;
+using HyperDex.Runtime.Diagnostics;
 
 namespace HyperDex.Runtime.Devices;
 
 /// <summary>
-/// Reads sysfs attributes without ever throwing: a missing, unreadable (EIO from an offline sensor, EACCES) or
-/// malformed attribute is simply "not known" (null), because one odd file must never hide a card.
+/// Reads sysfs attributes without ever throwing or blocking: a missing, unreadable (EIO from an offline sensor,
+/// EACCES), non-regular (a FIFO or socket planted in the tree) or malformed attribute is simply "not known" (null),
+/// because one odd file must never hide a card or hang discovery.
 /// </summary>
 internal static class SysfsFiles
 {
@@ -27,7 +29,12 @@ internal static class SysfsFiles
             }
 
             // sysfs files report a size of 4096 (or 0) whatever they hold, so read to the end instead of trusting it.
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
+            using var stream = RegularFile.OpenRead(path);
+            if (stream is null)
+            {
+                return null;
+            }
+
             using var buffer = new MemoryStream();
             var chunk = new byte[4096];
             int read;

@@ -9,8 +9,21 @@ public static class CompiledModelFiles
 {
     private const string Recompile = "Run the Invoke-HdxCompile that built it again: it checks the folder and rebuilds what is missing or broken.";
 
-    /// <summary>hdx.json of a complete compiled model.</summary>
+    /// <summary>A program of a very large model is a few MB; beyond this a JSON artifact is not one the compiler wrote.</summary>
+    private const long MaxJsonBytes = 256L << 20;
+
+    /// <summary>hdx.json of a complete compiled model, after the structural check every load runs (<see cref="CompiledModelCheck"/>).</summary>
     public static CompiledManifest ReadManifest(string modelPath)
+    {
+        CompiledManifest manifest = ReadManifestUnchecked(modelPath);
+
+        // Every load: sizes and small files' hashes against hdx.json, every variant's programs and indexes in bounds.
+        CompiledModelCheck.Quick(modelPath, manifest);
+        return manifest;
+    }
+
+    /// <summary>hdx.json, present, parseable and of this format version; its artifacts not yet checked.</summary>
+    internal static CompiledManifest ReadManifestUnchecked(string modelPath)
     {
         if (!Directory.Exists(modelPath))
         {
@@ -43,7 +56,21 @@ public static class CompiledModelFiles
         return manifest;
     }
 
+    /// <summary>A device program, checked to be the one asked for and within bounds for hdx.json's MaxLength.</summary>
     public static DeviceProgram ReadProgram(string modelPath, int numDevice, int device)
+    {
+        var program = ReadProgramUnchecked(modelPath, numDevice, device);
+        int maxLength = Read<CompiledManifest>(CompiledLayout.Manifest(modelPath)).MaxLength;
+        if (ProgramBounds.Problem(program, Math.Min(maxLength, CompiledModelCheck.MaxLengthBound)) is string problem)
+        {
+            throw new HdxException("CompiledModelInvalid", HdxErrorKind.InvalidData,
+                $"{CompiledLayout.Program(modelPath, numDevice, device)}: {problem}", modelPath, Recompile);
+        }
+
+        return program;
+    }
+
+    internal static DeviceProgram ReadProgramUnchecked(string modelPath, int numDevice, int device)
     {
         var program = Read<DeviceProgram>(Existing(CompiledLayout.Program(modelPath, numDevice, device)));
         if (program.NumDevice != numDevice || program.Device != device || program.FormatVersion != CompiledManifest.CurrentFormatVersion)
@@ -66,7 +93,14 @@ public static class CompiledModelFiles
     {
         try
         {
-            return CompiledJson.Read<T>(path);
+            // Compiled JSON files are small; a FIFO or a device file in their place is refused, not read forever.
+            using FileStream stream = RegularFile.OpenRead(path) ?? throw new JsonException("it is not a readable regular file");
+            if (stream.Length > MaxJsonBytes)
+            {
+                throw new JsonException($"it holds {stream.Length} bytes, more than any compiled JSON file");
+            }
+
+            return System.Text.Json.JsonSerializer.Deserialize<T>(stream, CompiledJson.Options) ?? throw new JsonException("it is empty (null)");
         }
         catch (JsonException error)
         {

@@ -106,10 +106,8 @@ public sealed class HostEngine : IExecutionBackend
                 }
             }
 
-            int blocksPerSequence = (first.MaxLength + first.KvBlockSize - 1) / first.KvBlockSize;
-            long bytesPerBlock = devices.Sum(d => d.Program.KvCaches.Sum(c => 2L * first.KvBlockSize * c.KvHeads * c.HeadDim * sizeof(float)));
-            long cacheBlocks = options.PrefixCacheBytes is long cacheBytes && bytesPerBlock > 0 ? (cacheBytes + bytesPerBlock - 1) / bytesPerBlock : 0;
-            int blockCount = checked((int)(blocksPerSequence * (long)Math.Max(1, options.KvSequences) + cacheBlocks));
+            var kv = KvPoolSize.For(devices.Select(d => d.Program).ToList(), options);
+            int blockCount = kv.BlockCount;
             var step = new StepContext(first.VocabSize);
             Barrier? barrier = numDevice > 1 ? new Barrier(numDevice) : null;
             var group = new AllReduceGroup(numDevice, ResidualWidth(first, modelPath), barrier);
@@ -119,7 +117,7 @@ public sealed class HostEngine : IExecutionBackend
                 new ProgramBinder(device, step, group, rotaryTables, CompiledLayout.Program(modelPath, numDevice, device.Device)).Bind(blockCount);
             }
 
-            var pool = new KvBlockPool(first.KvBlockSize, blockCount, options.PrefixCacheBytes != 0, bytesPerBlock);
+            var pool = kv.CreatePool(first.KvBlockSize, options.PrefixCacheBytes != 0);
             return new HostEngine(modelPath, manifest, devices.ToArray(), step, group, barrier, pool);
         }
         catch

@@ -28,9 +28,10 @@ public sealed class KvBlockPool
     private long _misses;
     private long _evictions;
 
-    internal KvBlockPool(int blockSize, int blockCount, bool prefixCache = true, long bytesPerBlock = 0)
+    internal KvBlockPool(int blockSize, int blockCount, bool prefixCache = true, long bytesPerBlock = 0, int maxIdleCachedBlocks = int.MaxValue)
     {
         BlockSize = blockSize;
+        MaxIdleCachedBlocks = maxIdleCachedBlocks;
         BlockCount = blockCount;
         PrefixCacheEnabled = prefixCache;
         BytesPerBlock = bytesPerBlock;
@@ -57,6 +58,12 @@ public sealed class KvBlockPool
 
     /// <summary>Whether sequences may share blocks through the prefix cache (off when the model was loaded with a cache size of 0).</summary>
     public bool PrefixCacheEnabled { get; }
+
+    /// <summary>
+    /// The most cached blocks kept while no sequence holds them (the prefix cache size in blocks; see
+    /// <see cref="KvPoolSize"/>): releasing beyond it evicts the least recently used at once.
+    /// </summary>
+    public int MaxIdleCachedBlocks { get; }
 
     /// <summary>KV bytes of one block over all layers and devices.</summary>
     public long BytesPerBlock { get; }
@@ -335,6 +342,12 @@ public sealed class KvBlockPool
         if (_tree.IsCached(block))
         {
             _tree.AddIdle(block);
+            while (_tree.IdleBlocks > MaxIdleCachedBlocks && _tree.LeastRecentlyUsed is int oldest and >= 0)
+            {
+                long before = _freedBlocks;
+                _tree.Unregister(oldest, _onFreed);
+                _evictions += _freedBlocks - before;
+            }
         }
         else
         {

@@ -17,16 +17,23 @@ internal sealed unsafe partial class ParamImage : IDisposable
 
     public ParamImage(string imagePath, ParamIndex index)
     {
-        long size = new FileInfo(imagePath).Length;
-        if (size < index.TotalBytes)
+        // Opened without blocking and sized through the open handle: a symlinked image (a copied model, a shared
+        // cache) is measured at its target, and a FIFO planted in its place is refused instead of hanging the load.
+        FileStream? stream = RegularFile.OpenRead(imagePath);
+        if (stream is null)
         {
-            throw new HdxException("CompiledModelInvalid", HdxErrorKind.InvalidData,
-                $"{imagePath} holds {size} bytes but its index declares {index.TotalBytes}", imagePath,
-                "Compile the model again with Invoke-HdxCompile.");
+            throw Invalid(imagePath, "is not a readable regular file");
+        }
+
+        long size = stream.Length;
+        if (ParamIndexBounds.Problem(index, size) is string problem)
+        {
+            stream.Dispose();
+            throw Invalid(imagePath, problem);
         }
 
         Length = size;
-        _file = MemoryMappedFile.CreateFromFile(imagePath, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        _file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
         try
         {
             _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
@@ -46,21 +53,12 @@ internal sealed unsafe partial class ParamImage : IDisposable
         {
             bool isMatrix = tensor.Shape.Count == 2;
             int rows = isMatrix ? tensor.Shape[0] : 1;
-            int cols = tensor.Shape[^1];
-            if (tensor.Shape.Count is < 1 or > 2 || tensor.Shape.Any(d => d <= 0) || tensor.Offset % CompiledLayout.TensorAlignment != 0
-                || tensor.Offset + tensor.Length > size
-                || tensor.Length != WeightTensor.ExpectedLength(tensor.Dtype, tensor.Shape)
-                || (tensor.Dtype == HdxDtype.Q8 && cols % WeightTiles.Q8BlockSize != 0))
-            {
-                Dispose();
-                throw new HdxException("CompiledModelInvalid", HdxErrorKind.InvalidData,
-                    $"tensor '{tensor.Name}' of {imagePath} has an inconsistent shape, dtype, offset or length", imagePath,
-                    "Compile the model again with Invoke-HdxCompile.");
-            }
-
-            _tensors[tensor.Name] = new WeightTensor(tensor.Name, tensor.Dtype, rows, cols, _base + tensor.Offset, tensor.Length, isMatrix);
+            _tensors[tensor.Name] = new WeightTensor(tensor.Name, tensor.Dtype, rows, tensor.Shape[^1], _base + tensor.Offset, tensor.Length, isMatrix);
         }
     }
+
+    private static HdxException Invalid(string imagePath, string problem) => new("CompiledModelInvalid", HdxErrorKind.InvalidData,
+        $"{imagePath}: {problem}", imagePath, "Compile the model again with Invoke-HdxCompile.");
 
     /// <summary>Bytes of the mapped image.</summary>
     public long Length { get; }

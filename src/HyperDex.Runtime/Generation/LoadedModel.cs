@@ -47,6 +47,14 @@ public sealed class LoadedModel : IDisposable
     /// <summary>The prompt's ids as HF's tokenizer(prompt) gives them (BOS included); an empty prompt is BOS alone.</summary>
     public int[] EncodePrompt(string prompt)
     {
+        if ((long)(prompt?.Length ?? 0) > (long)Engine.MaxLength * Tokenizer.MaxTokenChars)
+        {
+            // Refused before tokenizing: no tokenization of this text can fit the model's MaxLength.
+            throw new HdxException("PromptTooLong", HdxErrorKind.InvalidArgument,
+                $"the prompt has {prompt!.Length} characters, more than {Engine.MaxLength} tokens of this tokenizer can hold",
+                prompt.Length, "Shorten the prompt, or compile the model again with a larger -MaxLength.");
+        }
+
         int[] ids = Tokenizer.Encode(prompt ?? string.Empty, addSpecialTokens: true);
         if (ids.Length == 0)
         {

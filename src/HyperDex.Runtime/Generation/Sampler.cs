@@ -47,10 +47,21 @@ public sealed class Sampler
             return chosen;
         }
 
-        float inverseTemperature = (float)(1 / _options.Temperature);
+        // Subtract the largest logit before dividing by the temperature, in double: the best token scores exactly 0
+        // and every other one (l - max) / T <= 0, so a tiny temperature drives the others to -Inf (probability 0)
+        // instead of overflowing every score to ±Inf (whose differences are NaN). As T → 0 this becomes greedy.
+        int best = ArgMax(logits);
+        double inverseTemperature = 1 / _options.Temperature;
+        if (!double.IsFinite(inverseTemperature) || float.IsNegativeInfinity(logits[best]))
+        {
+            logprob = 0;
+            return best;
+        }
+
+        double largest = logits[best];
         for (int i = 0; i < logits.Length; i++)
         {
-            logits[i] *= inverseTemperature;
+            logits[i] = (float)((logits[i] - largest) * inverseTemperature);
         }
 
         // Ascending order, as HF's top-p warper sorts.

@@ -13,6 +13,7 @@ internal sealed class TokenChooser
 {
     private readonly Sampler _sampler;
     private readonly IIncrementalDecoder _decoder;
+    private readonly int _tokenizerVocabSize;
     private readonly StopStringFilter _stops;
     private readonly IReadOnlySet<int> _eos;
     private readonly Stopwatch _clock;
@@ -30,6 +31,7 @@ internal sealed class TokenChooser
         }
 
         _decoder = tokenizer.CreateIncrementalDecoder(skipSpecialTokens: true);
+        _tokenizerVocabSize = tokenizer.VocabSize;
         _stops = new StopStringFilter(sampling.Stop);
         _eos = eosIds;
         _clock = clock;
@@ -65,7 +67,9 @@ internal sealed class TokenChooser
         }
         else
         {
-            text = _stops.Push(_decoder.Push(token), out bool stopped);
+            // A model's vocabulary is often padded beyond its tokenizer's (to a multiple of 64 or 128); such an id
+            // has no text and decodes to nothing, as HF's tokenizer.decode does. The token record still carries it.
+            text = _stops.Push(token < _tokenizerVocabSize ? _decoder.Push(token) : string.Empty, out bool stopped);
             if (stopped)
             {
                 reason = FinishReason.Stop;

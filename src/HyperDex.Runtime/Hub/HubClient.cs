@@ -61,7 +61,7 @@ public sealed class HubClient : IDisposable
         else
         {
             CheckFreeSpace(cache, missing);
-            var fetcher = new HubFileFetcher(_http, cache, info);
+            var fetcher = new HubFileFetcher(_http, cache, info) { UserCancellation = cancellationToken };
             var progress = new HubDownloadProgress(reporter, repo, missing.Sum(f => Math.Max(f.Size, 0)));
             IReadOnlyDictionary<string, string> etags;
             try

@@ -14,6 +14,12 @@ internal sealed record HubFileMetadata(string Etag, long Size, Uri Location);
 /// </summary>
 internal sealed class HubFileFetcher(HubHttp http, HubCache cache, HubRepoInfo info)
 {
+    /// <summary>
+    /// The caller's own token (Ctrl+C). Downloads also stop when a sibling file fails; only the user's stop keeps the
+    /// .incomplete file for the next run to resume, as a dropped connection does.
+    /// </summary>
+    public CancellationToken UserCancellation { get; init; }
+
     private const int BufferSize = 1 << 16;
 
     /// <summary>Makes sure the blob of <paramref name="file"/> is in the cache and returns its etag.</summary>
@@ -118,6 +124,11 @@ internal sealed class HubFileFetcher(HubHttp http, HubCache cache, HubRepoInfo i
             keepPartial = true; // the next run resumes from here
             throw;
         }
+        catch (OperationCanceledException) when (UserCancellation.IsCancellationRequested)
+        {
+            keepPartial = true; // Ctrl+C, like a dropped connection, keeps what arrived: the next run resumes
+            throw;
+        }
         catch (IOException error)
         {
             throw HubErrors.WriteFailed(info.Repo, blob, error);
@@ -126,7 +137,7 @@ internal sealed class HubFileFetcher(HubHttp http, HubCache cache, HubRepoInfo i
         {
             if (!keepPartial && File.Exists(incomplete))
             {
-                File.Delete(incomplete); // cancelled, corrupt or failed: never leave a partial file behind
+                File.Delete(incomplete); // corrupt or failed: never leave a bad partial file behind
             }
         }
     }

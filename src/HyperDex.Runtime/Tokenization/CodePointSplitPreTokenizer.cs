@@ -20,9 +20,29 @@ internal sealed class CodePointSplitPreTokenizer : PreTokenizer
 
     private readonly Regex[] _patterns;
 
+    /// <summary>How long one match may take with the backtracking engine before the text is refused (HF's Rust regex never backtracks).</summary>
+    public static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(1);
+
     public CodePointSplitPreTokenizer(IEnumerable<string> patterns)
     {
-        _patterns = patterns.Select(p => new Regex(p, RegexOptions.Compiled | RegexOptions.CultureInvariant)).ToArray();
+        _patterns = patterns.Select(Build).ToArray();
+    }
+
+    /// <summary>
+    /// A Split regex from tokenizer.json is untrusted: a pattern such as (a+)+$ backtracks exponentially. The
+    /// non-backtracking engine (linear in the text, same matches) takes every pattern it supports; the rest (look-
+    /// arounds, as in the GPT-2 and Llama 3 patterns, which do not backtrack badly) run with a match timeout.
+    /// </summary>
+    internal static Regex Build(string pattern)
+    {
+        try
+        {
+            return new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+        }
+        catch (NotSupportedException)
+        {
+            return new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant, MatchTimeout);
+        }
     }
 
     public override IEnumerable<(int Offset, int Length)> PreTokenize(string text) => Split(text.AsSpan());
@@ -43,7 +63,16 @@ internal sealed class CodePointSplitPreTokenizer : PreTokenizer
             var next = new List<(int Offset, int Length)>(pieces.Count * 2);
             foreach (var (offset, length) in pieces)
             {
-                SplitIsolated(pattern, text.Slice(offset, length), offset, next);
+                try
+                {
+                    SplitIsolated(pattern, text.Slice(offset, length), offset, next);
+                }
+                catch (RegexMatchTimeoutException e)
+                {
+                    throw new Diagnostics.HdxException("TokenizerRegexTimeout", Diagnostics.HdxErrorKind.InvalidData,
+                        $"the tokenizer's Split pattern '{pattern}' took more than {MatchTimeout.TotalSeconds:0} s on one piece of this text (catastrophic backtracking)",
+                        pattern.ToString(), "Use the model's original tokenizer.json; this pattern is not one a real tokenizer uses.", e);
+                }
             }
 
             pieces = next;

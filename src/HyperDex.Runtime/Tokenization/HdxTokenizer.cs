@@ -44,6 +44,10 @@ internal sealed class HdxTokenizer : IHdxTokenizer
             _pieces[id] ??= string.Empty; // a hole in the id space decodes to nothing, as in HF
         }
 
+        // 4 ×: a normalizer may compose several characters into one (NFC), and a byte-level character is one byte.
+        MaxTokenChars = definition.AddedTokens.Any(t => t.LStrip || t.RStrip)
+            ? int.MaxValue
+            : (4 * Math.Max(1, _pieces.Max(p => p.Length))) + 4;
         if (definition.Recipe == TokenizerRecipe.ByteLevelBpe)
         {
             _byteLevelBytes = _pieces.Select(p => ByteLevelAlphabet.ToBytes(p) ?? Encoding.UTF8.GetBytes(p)).ToArray();
@@ -61,6 +65,8 @@ internal sealed class HdxTokenizer : IHdxTokenizer
     public int? BosTokenId => _definition.BosTokenId;
 
     public IReadOnlyList<int> EosTokenIds => _definition.EosTokenIds;
+
+    public int MaxTokenChars { get; }
 
     public bool IsSpecialToken(int id) => (uint)id < (uint)_special.Length && _special[id];
 

@@ -62,7 +62,19 @@ public static class HdxTokenizerLoader
     /// <summary>Loads without the cache (tests, benchmarks).</summary>
     internal static IHdxTokenizer Create(string folder)
     {
-        var definition = Read(folder);
+        TokenizerDefinition definition;
+        try
+        {
+            definition = Read(folder);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or KeyNotFoundException or OverflowException)
+        {
+            // A field of the wrong JSON kind or range (an id of 2^63, a string where a number belongs).
+            throw new HdxException("TokenizerFileInvalid", HdxErrorKind.InvalidData,
+                $"the tokenizer in '{folder}' holds a field of the wrong type or range: {e.Message}", folder, innerException: e);
+        }
+
+        TokenizerIdBounds.Check(definition);
         try
         {
             IBpeModel model = definition.Recipe == TokenizerRecipe.ByteLevelBpe

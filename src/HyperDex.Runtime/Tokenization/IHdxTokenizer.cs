@@ -20,6 +20,13 @@ public interface IHdxTokenizer
 
     bool IsSpecialToken(int id);
 
+    /// <summary>
+    /// At least the length (UTF-16 chars) of text one token can cover, with room for normalization: a text longer
+    /// than n × this needs more than n tokens, so a prompt can be refused before it is tokenized. int.MaxValue when
+    /// no bound holds (added tokens that swallow surrounding whitespace).
+    /// </summary>
+    int MaxTokenChars { get; }
+
     /// <summary>Encodes as HF's tokenizer(text, add_special_tokens=...) does.</summary>
     int[] Encode(string text, bool addSpecialTokens = true);
 

@@ -23,6 +23,7 @@ internal sealed class SentencePieceBpeModel : IBpeModel
     private readonly int[] _byteIds = new int[256];
     private readonly bool[] _knownBmp = new bool[char.MaxValue + 1];
     private readonly HashSet<int> _knownAstral = [];
+    private readonly LinearBpe _longWords;
 
     public SentencePieceBpeModel(TokenizerDefinition definition, bool byteFallback)
     {
@@ -53,6 +54,7 @@ internal sealed class SentencePieceBpeModel : IBpeModel
         }
 
         _words = new MetaspaceBoundaryPreTokenizer(definition.Vocab.Keys);
+        _longWords = new LinearBpe(definition.Vocab, definition.Merges);
         _tokenizer = BpeTokenizer.Create(new BpeOptions(definition.Vocab)
         {
             Merges = definition.Merges,
@@ -82,7 +84,7 @@ internal sealed class SentencePieceBpeModel : IBpeModel
             {
                 if (i > runStart)
                 {
-                    ids.AddRange(_tokenizer.EncodeToIds(word[runStart..i], considerPreTokenization: false, considerNormalization: false));
+                    EncodeKnown(word[runStart..i], ids);
                     lastWasUnknown = false;
                 }
 
@@ -95,7 +97,16 @@ internal sealed class SentencePieceBpeModel : IBpeModel
 
         if (runStart < word.Length)
         {
-            ids.AddRange(_tokenizer.EncodeToIds(word[runStart..], considerPreTokenization: false, considerNormalization: false));
+            EncodeKnown(word[runStart..], ids);
+        }
+    }
+
+    /// <summary>A run of known characters: ML (which caches words) for short runs, the O(n log n) merge for long ones.</summary>
+    private void EncodeKnown(ReadOnlySpan<char> run, List<int> ids)
+    {
+        if (run.Length < LinearBpe.MinimumLength || !_longWords.TryEncode(run, ids))
+        {
+            ids.AddRange(_tokenizer.EncodeToIds(run, considerPreTokenization: false, considerNormalization: false));
         }
     }
 

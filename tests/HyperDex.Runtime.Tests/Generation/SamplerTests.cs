@@ -47,6 +47,22 @@ public class SamplerTests
         }
     }
 
+    [Theory]
+    [InlineData(1e-38)]
+    [InlineData(1e-45)]
+    [InlineData(1e-300)]
+    [InlineData(4.9e-324)]
+    public void TinyTemperaturesTendToGreedy(double temperature)
+    {
+        // Logits of a real model's size: dividing them by 1e-38 in fp32 overflowed every score to ±Inf (NaN draws).
+        var sampler = new Sampler(Options(temperature: temperature, topP: 0.9, topK: 50), 5);
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.Equal(3, sampler.Next([12.5f, -30f, 11f, 13.25f, 13.2f], out float logprob));
+            Assert.True(float.IsFinite(logprob) && logprob <= 0, $"log-probability {logprob}");
+        }
+    }
+
     [Fact]
     public void TopKOneIsGreedy()
     {

@@ -215,7 +215,7 @@ public class HubDownloadTests
     }
 
     [Fact]
-    public async Task CancellingASlowDownloadStopsPromptlyAndLeavesNoPartialFiles()
+    public async Task CancellingASlowDownloadStopsPromptlyAndKeepsThePartialFileForTheNextRun()
     {
         using var hub = new HubTestContext(HubTestRepo.Generated("test-org/slow", 4_000_000));
         hub.Server.Faults.ChunkDelay = TimeSpan.FromMilliseconds(50); // about 12 s for the whole file
@@ -225,9 +225,17 @@ public class HubDownloadTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => hub.DownloadAsync("test-org/slow", cancellationToken: cancellation.Token));
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");
-        Assert.Empty(hub.PartialFiles());
         Assert.False(Directory.Exists(Path.Combine(hub.RepoFolder("test-org/slow"), "snapshots")));
         Assert.Contains(hub.Server.Requests, r => r.Cdn); // it was really downloading when cancelled
+
+        // Ctrl+C keeps the .incomplete (a dropped connection does too): the next run resumes instead of starting at 0.
+        string partial = Assert.Single(hub.PartialFiles(), f => f.EndsWith(".incomplete", StringComparison.Ordinal));
+        long kept = new FileInfo(partial).Length;
+        Assert.True(kept > 0, "nothing was kept");
+        hub.Server.Faults.ChunkDelay = TimeSpan.Zero;
+        await hub.DownloadAsync("test-org/slow");
+        Assert.Contains(hub.Server.Requests, r => r.Cdn && r.Range == $"bytes={kept}-");
+        Assert.Empty(hub.PartialFiles());
     }
 
     [Fact]
