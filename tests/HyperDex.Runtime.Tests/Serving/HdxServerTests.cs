@@ -251,11 +251,23 @@ public sealed class HdxServerTests : IClassFixture<ServingModel>
         using var client = Client(server);
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/completions")
         {
-            Content = Json("""{"model":"tiny","prompt":"x","max_tokens":250,"stream":true}"""),
+            Content = Json("""{"model":"tiny","prompt":"x","max_tokens":4000,"ignore_eos":true,"stream":true}"""),
         };
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        Assert.True(await (await response.Content.ReadAsStreamAsync()).ReadAsync(new byte[16]) > 0);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.StartsWith("data: {", await reader.ReadLineAsync());
         server.Stop(TimeSpan.Zero);
+        string rest;
+        try
+        {
+            rest = await reader.ReadToEndAsync();
+        }
+        catch (Exception error) when (error is IOException or HttpRequestException)
+        {
+            rest = string.Empty; // the connection was closed mid-chunk
+        }
+
+        Assert.DoesNotContain("[DONE]", rest);
         Assert.False(server.IsRunning);
         Assert.DoesNotContain(server, HdxServer.All);
         Assert.Equal(blocks.BlockCount, blocks.FreeBlocks);
