@@ -17,7 +17,7 @@ internal sealed class PipelineReporter : IHdxReporter
 
     private readonly Cmdlet _cmdlet;
     private readonly CancellationToken _stopping;
-    private readonly Dictionary<int, (long LastTicks, string Activity)> _open = new();
+    private readonly Dictionary<int, (long LastTicks, string Activity, bool Determinate)> _open = new();
 
     public PipelineReporter(Cmdlet cmdlet, CancellationToken stopping)
     {
@@ -36,7 +36,8 @@ internal sealed class PipelineReporter : IHdxReporter
 
         long now = Stopwatch.GetTimestamp();
         bool seen = _open.TryGetValue(progress.ActivityId, out var last);
-        if (!progress.Completed && seen && now - last.LastTicks < ThrottleTicks)
+        // A preliminary record without a percentage (listing a repository) never holds back the first real one.
+        if (!progress.Completed && seen && last.Determinate && now - last.LastTicks < ThrottleTicks)
         {
             return;
         }
@@ -59,7 +60,7 @@ internal sealed class PipelineReporter : IHdxReporter
         }
         else
         {
-            _open[progress.ActivityId] = (now, progress.Activity);
+            _open[progress.ActivityId] = (now, progress.Activity, progress.PercentComplete >= 0);
         }
 
         _cmdlet.WriteProgress(record);
