@@ -5,6 +5,9 @@ BeforeAll {
     $source = Join-Path $TestDrive 'tiny-hf'
     # The tokenizer's own vocabulary size, so every id the random model picks can be detokenized.
     Invoke-TestTool @('make-model', '--out', $source, '--vocab', '274', '--max-positions', '8192') | Out-Null
+    # A chat template beside the tokenizer, which the compiled model keeps: /v1/chat/completions renders with it.
+    $template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}`n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}"
+    [IO.File]::WriteAllText((Join-Path $source 'chat_template.jinja'), $template)
     $script:compiled = Invoke-HdxCompile $source -OutputPath (Join-Path $TestDrive 'tiny') -Dtype fp32
     $script:key = 'test-key-' + [guid]::NewGuid().ToString('N')
     $script:server = Start-HdxServer $compiled -Port 0 -ServedModelName tiny -ApiKey (ConvertTo-SecureString $key -AsPlainText -Force)
@@ -65,10 +68,13 @@ for await (const chunk of stream) {
     if (chunk.choices.length) { result.text += chunk.choices[0].text; if (chunk.choices[0].finish_reason) result.finish = chunk.choices[0].finish_reason; }
     if (chunk.usage) result.usage = chunk.usage;
 }
-try {
-    await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
-    result.chat = 'answered';
-} catch (error) { result.chat = error.status; }
+const chat = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 6,
+    temperature: 0, stream: true, stream_options: { include_usage: true } });
+result.chat = '';
+for await (const chunk of chat) {
+    if (chunk.choices.length && chunk.choices[0].delta.content) result.chat += chunk.choices[0].delta.content;
+    if (chunk.usage) result.chatUsage = chunk.usage;
+}
 try { await client.completions.create({ model: 'missing', prompt: 'x' }); } catch (error) { result.missing = error.status; }
 console.log(JSON.stringify(result));
 '@
@@ -85,8 +91,11 @@ console.log(JSON.stringify(result));
         $result.usage.prompt_tokens | Should -Be $expected.PromptTokens
         $result.usage.total_tokens | Should -Be ($expected.PromptTokens + $expected.GeneratedTokens)
         $result.finish | Should -BeIn @('stop', 'length')
-        # Chat answers 501 until the chat-template renderer is wired in.
-        $result.chat | Should -Be 501
+        # Chat goes through the model's chat template, as Start-HdxGeneration -Messages does.
+        $chat = Start-HdxGeneration -Model $compiled -Messages @{ role = 'user'; content = 'hi' } -MaxNewTokens 6 -DoSample -Temperature 0
+        $result.chat | Should -BeExactly $chat.Text
+        $result.chatUsage.prompt_tokens | Should -Be $chat.PromptTokens
+        $result.chatUsage.completion_tokens | Should -Be $chat.GeneratedTokens
         $result.missing | Should -Be 404
     }
 
@@ -111,9 +120,9 @@ console.log(JSON.stringify(result));
         $notJson = Invoke-Completion '{"model":'
         $notJson.Status | Should -Be 400
 
-        $chat = Invoke-Completion '{"model":"tiny","messages":[{"role":"user","content":"hi"}]}' -Path 'v1/chat/completions'
-        $chat.Status | Should -Be 501
-        ($chat.Body | ConvertFrom-Json).error.message | Should -Match 'chat'
+        $chat = Invoke-Completion '{"model":"tiny","messages":[{"role":"user","content":[{"type":"image_url"}]}]}' -Path 'v1/chat/completions'
+        $chat.Status | Should -Be 400
+        ($chat.Body | ConvertFrom-Json).error.param | Should -BeLike 'messages*'
     }
 
     It 'requires the API key on /v1 but not on /health' {

@@ -1,4 +1,4 @@
-using HyperDex.Runtime.Diagnostics;
+using HyperDex.Runtime.Templating;
 
 namespace HyperDex.Runtime.Serving;
 
@@ -7,21 +7,25 @@ public sealed record ChatMessage(string Role, string Content);
 
 /// <summary>
 /// The chat path's one seam: messages → the prompt text the model was trained on, rendered with the chat template of
-/// the compiled model folder (its tokenizer_config.json / chat_template.jinja). The server encodes the result without
-/// adding special tokens (the template writes them), as HF's apply_chat_template does.
+/// the compiled model folder (its tokenizer_config.json / chat_template.jinja) exactly as transformers'
+/// apply_chat_template renders it, with the generation prompt added. The server encodes the result without adding
+/// special tokens (the template writes them), as apply_chat_template(tokenize=True) does.
 /// </summary>
 public static class ChatPrompt
 {
-    /// <summary>ErrorId the server answers with 501 (not implemented) instead of 400.</summary>
-    public const string UnavailableErrorId = "ChatTemplateUnavailable";
-
     /// <summary>
     /// Renders <paramref name="messages"/> with the model's chat template, ending with the assistant's generation prompt.
+    /// A model without a template fails with ChatTemplateMissing, a template error with ChatTemplateError (both 400).
     /// </summary>
-    /// <remarks>The Jinja chat-template renderer is being written separately; until it is wired in here, every call
-    /// reports that chat is not available, and /v1/chat/completions answers 501.</remarks>
-    public static string Render(string modelFolder, IReadOnlyList<ChatMessage> messages) =>
-        throw new HdxException(UnavailableErrorId, HdxErrorKind.NotSupported,
-            "chat completions need the chat-template renderer, which this build does not include yet", modelFolder,
-            "Use /v1/completions with a prompt you format yourself.");
+    public static string Render(string modelFolder, IReadOnlyList<ChatMessage> messages)
+    {
+        var templates = ChatPromptBuilder.Load(modelFolder);
+        var input = new ChatTemplateInput
+        {
+            Messages = messages.Select(m => (object?)new Dictionary<string, object?> { ["role"] = m.Role, ["content"] = m.Content }).ToList(),
+            AddGenerationPrompt = true,
+            SpecialTokens = templates.SpecialTokens,
+        };
+        return ChatPromptBuilder.Render(templates.Select(null), input);
+    }
 }

@@ -70,10 +70,6 @@ internal sealed class CompletionHandler(HdxServer server, ServerOptions options,
         {
             text = options.ChatRenderer(loaded.Path, request.Messages!);
         }
-        catch (HdxException error) when (error.ErrorId == ChatPrompt.UnavailableErrorId)
-        {
-            throw OpenAiError.NotImplemented(error.Message + ". " + error.RecommendedAction);
-        }
         catch (HdxException error)
         {
             throw OpenAiError.Invalid(error.Message, "messages");

@@ -108,13 +108,53 @@ public sealed class HdxServerTests : IClassFixture<ServingModel>
     }
 
     [Fact]
-    public async Task ChatWithoutTheRendererIs501WithAnOpenAiError()
+    public async Task ChatRendersTheModelsTemplateOrAnswers400WithoutOne()
     {
-        using var server = Start();
-        using var client = Client(server);
-        var response = await client.PostAsync("v1/chat/completions", Json("""{"model":"tiny","messages":[{"role":"user","content":"hi"}]}"""));
-        Assert.Equal(HttpStatusCode.NotImplemented, response.StatusCode);
-        Assert.Equal("not_implemented", (await Error(response)).GetProperty("code").GetString());
+        // The generated model has no chat template: the real renderer says so as an OpenAI 400.
+        using (var server = Start())
+        using (var client = Client(server))
+        {
+            var response = await client.PostAsync("v1/chat/completions", Json("""{"model":"tiny","messages":[{"role":"user","content":"hi"}]}"""));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains("chat template", (await Error(response)).GetProperty("message").GetString(), StringComparison.OrdinalIgnoreCase);
+        }
+
+        // With a chat_template.jinja the prompt is the template's rendering, tokenized without added special tokens.
+        string withTemplate = Path.Combine(Path.GetTempPath(), "hdx-chat-" + Guid.NewGuid().ToString("N"));
+        CopyFolder(_model.Path, withTemplate);
+        try
+        {
+            const string Template = "{% for m in messages %}<s>{{ m.role }}: {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
+            File.WriteAllText(Path.Combine(withTemplate, "tokenizer", "chat_template.jinja"), Template);
+            string rendered = ChatPrompt.Render(withTemplate, [new ChatMessage("user", "hello")]);
+            Assert.Equal("<s>user: hello\nassistant:", rendered);
+            using var server = HdxServer.Start(new ServerOptions { Port = 0 }, [("tiny", ModelPool.Acquire(withTemplate, 1, noCache: true))]);
+            using var client = Client(server);
+            var response = await client.PostAsync("v1/chat/completions",
+                Json("""{"model":"tiny","messages":[{"role":"user","content":"hello"}],"max_tokens":4,"temperature":0}"""));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            using var model = LoadedModel.Load(withTemplate);
+            Assert.Equal(model.Tokenizer.Encode(rendered, addSpecialTokens: false).Length, body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        }
+        finally
+        {
+            Directory.Delete(withTemplate, recursive: true);
+        }
+    }
+
+    private static void CopyFolder(string source, string target)
+    {
+        foreach (string directory in Directory.EnumerateDirectories(source, "*", SearchOption.AllDirectories))
+        {
+            Directory.CreateDirectory(directory.Replace(source, target, StringComparison.Ordinal));
+        }
+
+        Directory.CreateDirectory(target);
+        foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            File.Copy(file, file.Replace(source, target, StringComparison.Ordinal));
+        }
     }
 
     [Fact]
