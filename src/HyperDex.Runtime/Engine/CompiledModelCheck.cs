@@ -21,7 +21,7 @@ internal static class CompiledModelCheck
         if (Problems(modelPath, manifest, hashAll: false, null, CancellationToken.None).FirstOrDefault() is (string id, string message))
         {
             throw new HdxException(id, HdxErrorKind.InvalidData, message, modelPath,
-                "Compile the model again with Invoke-HdxCompile (Test-HdxModel lists every problem).");
+                "Run the Invoke-HdxCompile that built it again: it checks the folder and rebuilds what is missing or broken (Test-HdxModel lists every problem).");
         }
     }
 
