@@ -9,7 +9,7 @@ namespace HyperDex.Runtime.Tests.Checkpoints;
 
 public sealed class ArchitectureTests
 {
-    private static JsonObject Config(string architecture = "LlamaForCausalLM") => new()
+    internal static JsonObject Config(string architecture = "LlamaForCausalLM") => new()
     {
         ["architectures"] = new JsonArray(architecture),
         ["hidden_size"] = 64,
@@ -21,7 +21,7 @@ public sealed class ArchitectureTests
         ["max_position_embeddings"] = 256,
     };
 
-    private static ModelShape Resolve(JsonObject config) =>
+    internal static ModelShape Resolve(JsonObject config) =>
         SupportedArchitectures.Resolve(HfModelConfig.Parse(Encoding.UTF8.GetBytes(config.ToJsonString()), "config.json"));
 
     private static string ErrorOf(JsonObject config) => Assert.Throws<HdxException>(() => Resolve(config)).ErrorId;
@@ -140,20 +140,9 @@ public sealed class ArchitectureTests
 /// <summary>The two inputs that gave wrong text without an error before the descriptors, and the refusals.</summary>
 public sealed class ArchitectureRegressionTests
 {
-    private static ModelShape Resolve(JsonObject config) =>
-        SupportedArchitectures.Resolve(HfModelConfig.Parse(Encoding.UTF8.GetBytes(config.ToJsonString()), "config.json"));
+    private static ModelShape Resolve(JsonObject config) => ArchitectureTests.Resolve(config);
 
-    private static JsonObject Config(string architecture = "LlamaForCausalLM") => new()
-    {
-        ["architectures"] = new JsonArray(architecture),
-        ["hidden_size"] = 64,
-        ["intermediate_size"] = 128,
-        ["num_hidden_layers"] = 2,
-        ["num_attention_heads"] = 4,
-        ["num_key_value_heads"] = 2,
-        ["vocab_size"] = 300,
-        ["max_position_embeddings"] = 256,
-    };
+    private static JsonObject Config(string architecture = "LlamaForCausalLM") => ArchitectureTests.Config(architecture);
 
     [Fact]
     public void LlamaAttentionBiasIncludesTheOutputBiasAndMlpBiasTheMlpBiases()
