@@ -217,12 +217,13 @@ public sealed class HostEngine : IExecutionBackend
             return;
         }
 
-        var seen = new HashSet<KvSequence>(ReferenceEqualityComparer.Instance);
         int rows = 0;
-        foreach (var item in batch)
+        for (int i = 0; i < batch.Count; i++)
         {
+            var item = batch[i];
             Validate(item.Sequence, item.Tokens.Span);
-            if (!seen.Add(item.Sequence))
+
+            if (AppearsBefore(batch, i))
             {
                 throw new HdxException("SequenceInBatchTwice", HdxErrorKind.InvalidArgument, "a sequence may appear only once in a batch");
             }
@@ -259,6 +260,23 @@ public sealed class HostEngine : IExecutionBackend
         {
             Blocks.RegisterFull(item.Sequence);
         }
+    }
+
+    /// <summary>
+    /// Whether batch[i]'s sequence is also an earlier item's: pairwise rather than through a set, since a step's batch
+    /// is a few dozen sequences and the check then allocates nothing.
+    /// </summary>
+    private static bool AppearsBefore(IReadOnlyList<BatchItem> batch, int i)
+    {
+        for (int j = 0; j < i; j++)
+        {
+            if (ReferenceEquals(batch[j].Sequence, batch[i].Sequence))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void Validate(KvSequence sequence, ReadOnlySpan<int> tokens)

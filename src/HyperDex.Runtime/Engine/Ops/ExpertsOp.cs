@@ -27,6 +27,7 @@ internal sealed unsafe class ExpertsOp : BoundOp
     private readonly ActivationBuffer _gate;
     private readonly ActivationBuffer _up;
     private readonly ActivationBuffer _down;
+    private readonly ActivationBuffer[] _scratch;
     private int[] _choices = [];
     private float[] _weights = [];
     private int[] _rows = [];
@@ -49,6 +50,7 @@ internal sealed unsafe class ExpertsOp : BoundOp
         _gate = new ActivationBuffer("expert-gate", intermediate);
         _up = new ActivationBuffer("expert-up", intermediate);
         _down = new ActivationBuffer("expert-down", group.Width);
+        _scratch = [_routerLogits, _gathered, _gate, _up, _down];
         _router = new ProjectionJob([new ProjectionJob.Target(router, _routerLogits, 0, null)], workers);
         _experts = experts.Select(e => new Expert(
             new ProjectionJob([new ProjectionJob.Target(e.Gate, _gate, 0, null), new ProjectionJob.Target(e.Up, _up, 0, null)], workers),
@@ -58,7 +60,7 @@ internal sealed unsafe class ExpertsOp : BoundOp
     /// <summary>Scratch that grows with the step's rows (the engine sizes declared buffers; these are the op's own).</summary>
     private void EnsureRows(int rows)
     {
-        foreach (var buffer in new[] { _routerLogits, _gathered, _gate, _up, _down })
+        foreach (var buffer in _scratch)
         {
             buffer.EnsureRows(rows);
         }

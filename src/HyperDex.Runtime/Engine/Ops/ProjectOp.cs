@@ -35,6 +35,10 @@ internal sealed class ProjectOp : BoundOp
         _job.FirstInputRow = 0;
         _job.Rows = step.Rows;
         _job.Run(device.Pool);
+        if (_gated is null && _activation is null && _clamp == 0)
+        {
+            return; // a plain projection (q/k/v): nothing to apply to its outputs
+        }
 
         for (int t = 0; t < step.Rows; t++)
         {
