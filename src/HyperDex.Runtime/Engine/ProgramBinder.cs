@@ -162,8 +162,7 @@ internal sealed unsafe class ProgramBinder
         ActivationBuffer k = Input(instruction, 1, (long)kvHeads * headDim);
         double theta = Attribute(instruction, "theta");
         Check(theta > 0, "theta must be positive");
-        string scalingName = Mode(instruction, "scaling", "none");
-        int scaling = Array.IndexOf(OpSchemas.RopeScalings, scalingName);
+        int scaling = RotaryTable.Scaling(Mode(instruction, "scaling", "none"));
         double factor = Attribute(instruction, "factor", 1);
         double low = Attribute(instruction, "lowFreqFactor", 1);
         double high = Attribute(instruction, "highFreqFactor", 4);

@@ -8,13 +8,6 @@ namespace HyperDex.Runtime.Engine.Kernels;
 /// </summary>
 internal static class Normalization
 {
-    /// <summary>x · rsqrt(mean(x²) + eps) · weight (HF LlamaRMSNorm).</summary>
-    public static void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps, Span<float> destination)
-    {
-        float meanSquare = TensorPrimitives.SumOfSquares(x) / x.Length;
-        Apply(x, 0, 1f / MathF.Sqrt(meanSquare + eps), weight, default, destination);
-    }
-
     /// <summary>Σx and Σx² of one group, the statistics of either norm.</summary>
     public static (double Sum, double SumOfSquares) Sums(ReadOnlySpan<float> x) => (TensorPrimitives.Sum(x), TensorPrimitives.SumOfSquares(x));
 

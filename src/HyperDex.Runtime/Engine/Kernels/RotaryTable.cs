@@ -12,6 +12,15 @@ internal sealed class RotaryTable
     public const int ScalingLinear = 1;
     public const int ScalingLlama3 = 2;
 
+    /// <summary>The scaling of a program's `scaling` mode (<see cref="Compiled.OpSchemas.RopeScalings"/>).</summary>
+    public static int Scaling(string name) => name switch
+    {
+        "none" => ScalingNone,
+        "linear" => ScalingLinear,
+        "llama3" => ScalingLlama3,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown rope scaling"),
+    };
+
     private readonly float[] _cos;
     private readonly float[] _sin;
     private readonly int _half;
