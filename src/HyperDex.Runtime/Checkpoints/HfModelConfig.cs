@@ -24,10 +24,11 @@ public sealed class HfModelConfig
 
     public string Architecture { get; }
 
+    /// <summary>The whole config, as read (ckpt/hdx_config.json keeps it verbatim).</summary>
+    public JsonElement Json => _root;
+
     /// <summary>Where the config came from, for messages.</summary>
     public string Path { get; }
-
-    public string? ModelType => Text("model_type");
 
     public int? BosTokenId => Whole("bos_token_id");
 
@@ -74,9 +75,6 @@ public sealed class HfModelConfig
             throw Invalid(path, e.Message, e);
         }
     }
-
-    /// <summary>Whether any of the names is present with a non-null value.</summary>
-    public bool Has(params string[] names) => names.Any(n => Value(_root, n) is not null);
 
     public int? Whole(params string[] names) => Get(names, Int);
 

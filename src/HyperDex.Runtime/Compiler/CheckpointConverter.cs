@@ -1,4 +1,3 @@
-using System.Text.Json;
 using HyperDex.Runtime.Architectures;
 using HyperDex.Runtime.Checkpoints;
 using HyperDex.Runtime.Compiled;
@@ -12,8 +11,6 @@ namespace HyperDex.Runtime.Compiler;
 /// </summary>
 public static class CheckpointConverter
 {
-    private const int ChunkElements = 1 << 16;
-
     /// <summary>A tensor's dtype in ckpt/: norms and biases F32; the rest the target, F16 for an int8 compile (quantized in phase 3).</summary>
     public static HdxDtype TensorDtype(TensorRole role, HdxDtype target) => role switch
     {
@@ -34,44 +31,18 @@ public static class CheckpointConverter
         var bySpec = source.Shape.Tensors.ToDictionary(t => t.Canonical, StringComparer.Ordinal);
         long total = Math.Max(1, specs.Sum(s => s.ElementCount));
         long done = 0;
-        var floats = new float[ChunkElements];
-        var bytes = new byte[ChunkElements * 4];
         var metadata = new Dictionary<string, string> { ["format"] = "hyperdex", ["source"] = source.ModelId };
         SafetensorsWriter.Write(CompiledLayout.CheckpointWeights(modelFolder), specs, (spec, stream) =>
         {
             var expected = bySpec[spec.Name];
-            var tensor = source.Weights.Get(expected.Source);
-            var file = source.Weights.FileOf(expected.Source);
-            if (!expected.Transform.IsNone)
-            {
-                TensorTransforms.Write(file, tensor, expected, spec.Dtype, stream, cancellation);
-                done += spec.ElementCount;
-                progress((double)done / total, spec.Name);
-                return;
-            }
-
-            int size = SafetensorsDtypes.ElementSize(spec.Dtype);
-            for (long start = 0; start < spec.ElementCount; start += ChunkElements)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                int count = (int)Math.Min(ChunkElements, spec.ElementCount - start);
-                if (tensor.Dtype == spec.Dtype)
+            TensorTransforms.Write(source.Weights.FileOf(expected.Source), source.Weights.Get(expected.Source), expected, spec.Dtype, stream,
+                elements =>
                 {
-                    stream.Write(file.RawElements(tensor, start, count));
-                }
-                else
-                {
-                    file.ReadSingles(tensor, start, floats.AsSpan(0, count));
-                    ElementConversion.FromSingle(floats.AsSpan(0, count), spec.Dtype, bytes.AsSpan(0, count * size));
-                    stream.Write(bytes, 0, count * size);
-                }
-
-                done += count;
-                progress((double)done / total, spec.Name);
-            }
+                    done += elements;
+                    progress((double)done / total, spec.Name);
+                }, cancellation);
         }, metadata, cancellation);
 
-        using var config = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(source.Folder, HfModelConfig.FileName)));
         var converted = new ConvertedCheckpoint
         {
             ModelId = source.ModelId,
@@ -79,7 +50,7 @@ public static class CheckpointConverter
             SourceHashes = sourceHashes,
             Dtype = TensorDtype(TensorRole.Matrix, dtype),
             Report = source.Report(Path.Combine(finalFolder, CompiledLayout.CheckpointDirectory), dtype),
-            SourceConfig = config.RootElement.Clone(),
+            SourceConfig = source.Config.Json,
             Generation = source.Generation,
             TokenizerFiles = source.Tokenizer.Files,
         };

@@ -5,7 +5,9 @@ using HyperDex.Runtime.Compiled;
 namespace HyperDex.Runtime.Compiler;
 
 /// <summary>
-/// Applies a descriptor's <see cref="TensorTransform"/> while converting: the source viewed as [rows, columns]
+/// Writes one canonical tensor of ckpt/ from its checkpoint tensor, a chunk at a time: raw bytes where the dtype is
+/// already the target and nothing changes the values, else converted through fp32. It applies the descriptor's
+/// <see cref="TensorTransform"/> on the way: the source viewed as [rows, columns]
 /// (1-D as [n, 1]; a 3-D fused expert block as [experts · rows, columns]), transposed when asked (Conv1D), then the
 /// listed row runs in order, then the constant added. Row runs stream a chunk at a time; only a transpose reads the
 /// whole source tensor into memory (GPT-2's Conv1D matrices, a few tens of MB at most).
@@ -14,8 +16,9 @@ internal static class TensorTransforms
 {
     private const int ChunkElements = 1 << 16;
 
+    /// <param name="advanced">Called with the elements written after every chunk (progress).</param>
     public static void Write(SafetensorsFile file, SafetensorsTensor tensor, ExpectedTensor expected, HdxDtype dtype, Stream stream,
-        CancellationToken cancellation)
+        Action<int> advanced, CancellationToken cancellation)
     {
         var transform = expected.Transform;
         long sourceRows = tensor.Shape.Count == 1 ? tensor.ElementCount : tensor.Rows;
@@ -29,9 +32,10 @@ internal static class TensorTransforms
         }
 
         float[]? transposed = transform.Transpose ? Transposed(file, tensor, sourceRows, sourceColumns, cancellation) : null;
+        bool raw = transposed is null && transform.AddConstant == 0 && tensor.Dtype == dtype;
         int size = SafetensorsDtypes.ElementSize(dtype);
         var floats = new float[ChunkElements];
-        var bytes = new byte[ChunkElements * size];
+        var bytes = raw ? [] : new byte[ChunkElements * size];
         foreach (var run in runs)
         {
             long first = run.Start * columns;
@@ -40,22 +44,32 @@ internal static class TensorTransforms
             {
                 cancellation.ThrowIfCancellationRequested();
                 var chunk = floats.AsSpan(0, (int)Math.Min(ChunkElements, count - done));
-                if (transposed is not null)
+                if (raw)
                 {
-                    transposed.AsSpan((int)(first + done), chunk.Length).CopyTo(chunk);
+                    stream.Write(file.RawElements(tensor, first + done, chunk.Length));
                 }
                 else
                 {
-                    file.ReadSingles(tensor, first + done, chunk);
+                    // The values through fp32: from the transposed copy or the file, plus the constant, to the target dtype.
+                    if (transposed is not null)
+                    {
+                        transposed.AsSpan((int)(first + done), chunk.Length).CopyTo(chunk);
+                    }
+                    else
+                    {
+                        file.ReadSingles(tensor, first + done, chunk);
+                    }
+
+                    if (transform.AddConstant != 0)
+                    {
+                        System.Numerics.Tensors.TensorPrimitives.Add(chunk, transform.AddConstant, chunk);
+                    }
+
+                    ElementConversion.FromSingle(chunk, dtype, bytes.AsSpan(0, chunk.Length * size));
+                    stream.Write(bytes, 0, chunk.Length * size);
                 }
 
-                if (transform.AddConstant != 0)
-                {
-                    System.Numerics.Tensors.TensorPrimitives.Add(chunk, transform.AddConstant, chunk);
-                }
-
-                ElementConversion.FromSingle(chunk, dtype, bytes.AsSpan(0, chunk.Length * size));
-                stream.Write(bytes, 0, chunk.Length * size);
+                advanced(chunk.Length);
             }
         }
     }
