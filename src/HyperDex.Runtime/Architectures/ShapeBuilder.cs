@@ -224,6 +224,9 @@ internal sealed class ShapeBuilder
         }
     }
 
+    /// <summary>Every layer alike with full attention and no rotary: models with learned absolute positions.</summary>
+    public IReadOnlyList<LayerSpec> LayersWithoutRotary() => Enumerable.Range(0, Layers).Select(_ => new LayerSpec(0, null, false)).ToArray();
+
     /// <summary>A canonical tensor taken whole, or cut by <paramref name="transform"/> from a source of <paramref name="sourceShape"/>.</summary>
     /// <param name="split">(axis, dimension) divided across devices; axis -1 = replicated.</param>
     public void Add(string canonical, string source, long[] shape, (int Axis, string? Dimension) split, TensorRole role, int layer = -1,

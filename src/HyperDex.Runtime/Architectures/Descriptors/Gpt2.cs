@@ -40,25 +40,9 @@ internal sealed class Gpt2 : ArchitectureDescriptor
             Activation = b.Activation(config.Text("activation_function"), "gelu_new"),
             // scale_attn_weights: false means no 1/√d at all; scale_attn_by_inverse_layer_idx divides by layer + 1.
             AttentionScale = scale ? 0 : 1,
-            Layers = Enumerable.Range(0, b.Layers).Select(_ => new LayerSpec(0, null, false)).ToArray(),
+            Layers = b.LayersWithoutRotary(),
             LayerScaleByIndex = byLayer,
         };
-        b.Embedding("transformer.wte.weight");
-        b.Add("pos_embed", "transformer.wpe.weight", [b.MaxPositions, b.Hidden], ShapeBuilder.Replicated, TensorRole.Embedding);
-        var transpose = new TensorTransform { Transpose = true };
-        for (int l = 0; l < b.Layers; l++)
-        {
-            string p = ShapeBuilder.L("transformer.h.{l}.", l);
-            b.Norm(ShapeBuilder.L("layers.{l}.attn_norm", l), p + "ln_1.weight", p + "ln_1.bias", l, block);
-            b.Norm(ShapeBuilder.L("layers.{l}.mlp_norm", l), p + "ln_2.weight", p + "ln_2.bias", l, block);
-            b.FusedAttention(l, block, p + "attn.c_attn", b.Blocks(), transpose: true);
-            b.RowParallel(ShapeBuilder.L("layers.{l}.attn.o", l), p + "attn.c_proj.weight", b.Hidden, b.QDim, "qDim", l, transpose, [b.QDim, b.Hidden]);
-            b.Vector(ShapeBuilder.L("layers.{l}.attn.o_bias", l), p + "attn.c_proj.bias", b.Hidden, l, TensorRole.Bias);
-            b.PlainMlp(l, block, p + "mlp.c_fc", p + "mlp.c_proj", transpose: true);
-        }
-
-        b.FinalNorm("transformer.ln_f.weight", "transformer.ln_f.bias", block);
-        b.Head("lm_head.weight");
-        return b.Build(block);
+        return GptStyle.Build(b, block, b.Blocks(), transpose: true);
     }
 }

@@ -34,24 +34,9 @@ internal sealed class GptBigCode : ArchitectureDescriptor
             Mlp = MlpKind.Plain,
             Activation = b.Activation(config.Text("activation_function"), "gelu_pytorch_tanh"),
             AttentionScale = scale ? 0 : 1,
-            Layers = Enumerable.Range(0, b.Layers).Select(_ => new LayerSpec(0, null, false)).ToArray(),
+            Layers = b.LayersWithoutRotary(),
         };
-        b.Embedding("transformer.wte.weight");
-        b.Add("pos_embed", "transformer.wpe.weight", [b.MaxPositions, b.Hidden], ShapeBuilder.Replicated, TensorRole.Embedding);
-        for (int l = 0; l < b.Layers; l++)
-        {
-            string p = ShapeBuilder.L("transformer.h.{l}.", l);
-            b.Norm(ShapeBuilder.L("layers.{l}.attn_norm", l), p + "ln_1.weight", p + "ln_1.bias", l, block);
-            b.Norm(ShapeBuilder.L("layers.{l}.mlp_norm", l), p + "ln_2.weight", p + "ln_2.bias", l, block);
-            // Without multi_query c_attn is laid out per head (heads, 3, head_dim), like NeoX.
-            b.FusedAttention(l, block, p + "attn.c_attn", multiQuery ? b.Blocks() : b.Grouped());
-            b.RowParallel(ShapeBuilder.L("layers.{l}.attn.o", l), p + "attn.c_proj.weight", b.Hidden, b.QDim, "qDim", l);
-            b.Vector(ShapeBuilder.L("layers.{l}.attn.o_bias", l), p + "attn.c_proj.bias", b.Hidden, l, TensorRole.Bias);
-            b.PlainMlp(l, block, p + "mlp.c_fc", p + "mlp.c_proj");
-        }
-
-        b.FinalNorm("transformer.ln_f.weight", "transformer.ln_f.bias", block);
-        b.Head("lm_head.weight");
-        return b.Build(block);
+        // Without multi_query c_attn is laid out per head (heads, 3, head_dim), like NeoX.
+        return GptStyle.Build(b, block, multiQuery ? b.Blocks() : b.Grouped(), transpose: false);
     }
 }

@@ -45,7 +45,7 @@ internal sealed class Opt : ArchitectureDescriptor
             MlpBias = bias,
             Mlp = MlpKind.Plain,
             Activation = b.Activation(config.Text("activation_function"), "relu"),
-            Layers = Enumerable.Range(0, b.Layers).Select(_ => new LayerSpec(0, null, false)).ToArray(),
+            Layers = b.LayersWithoutRotary(),
         };
         b.Embedding("model.decoder.embed_tokens.weight");
         b.Add("pos_embed", "model.decoder.embed_positions.weight", [b.MaxPositions + 2L, b.Hidden], ShapeBuilder.Replicated, TensorRole.Embedding);
