@@ -7,7 +7,7 @@ using HyperDex.Runtime.Compiled;
 using HyperDex.Runtime.Compiler;
 using HyperDex.Runtime.Diagnostics;
 using HyperDex.Runtime.Engine;
-using HyperDex.Runtime.Generation;
+using HyperDex.Runtime.Tests.Engine;
 using HyperDex.TestTools;
 using Xunit;
 
@@ -87,21 +87,8 @@ public sealed class GeneratedArchitectureTests : IDisposable
     }
 
     /// <summary>The prompt's last logits, then greedy tokens.</summary>
-    private static (float[], int[]) Greedy(HostEngine engine, int steps)
-    {
-        using var sequence = engine.CreateSequence(Prompt.Length + steps);
-        var logits = new float[engine.VocabSize];
-        engine.Forward(sequence, Prompt, logits);
-        var first = (float[])logits.Clone();
-        var tokens = new List<int>();
-        for (int i = 0; i < steps - 1; i++)
-        {
-            tokens.Add(Sampler.ArgMax(logits));
-            engine.Forward(sequence, [tokens[^1]], logits);
-        }
-
-        return (first, tokens.ToArray());
-    }
+    private static (float[], int[]) Greedy(HostEngine engine, int steps) =>
+        (EngineTestHelpers.Run(engine, Prompt, [])[0], EngineTestHelpers.Greedy(engine, Prompt, steps - 1).ToArray());
 
     /// <summary>
     /// A model folder with the generated tokenizer, a small config of the architecture plus <paramref name="overrides"/>,

@@ -87,18 +87,11 @@ public sealed class BatchedForwardTests : IDisposable
         Assert.Equal("SequenceInBatchTwice", error.ErrorId);
     }
 
+    /// <summary>Greedy tokens of a sequence run alone, with the logits each was chosen from.</summary>
     private static List<(int Token, float[] Logits)> Greedy(HostEngine engine, int[] prompt, int steps)
     {
-        using var sequence = engine.CreateSequence(prompt.Length + steps + 1);
-        var logits = new float[engine.VocabSize];
-        engine.Forward(sequence, prompt, logits);
-        var result = new List<(int, float[])> { (Sampler.ArgMax(logits), (float[])logits.Clone()) };
-        for (int s = 0; s < steps; s++)
-        {
-            engine.Forward(sequence, [result[^1].Item1], logits);
-            result.Add((Sampler.ArgMax(logits), (float[])logits.Clone()));
-        }
-
-        return result;
+        var tokens = EngineTestHelpers.Greedy(engine, prompt, steps + 1);
+        var logits = EngineTestHelpers.Run(engine, prompt, tokens.Take(steps).ToArray());
+        return tokens.Zip(logits, (token, l) => (token, l)).ToList();
     }
 }
