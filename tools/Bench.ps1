@@ -23,7 +23,8 @@
     repetitions after a warm-up. Prints a table and writes out/bench/results.json (machine, commit, load, every figure).
     Beside our engine it measures llama.cpp (LLamaSharp.Backend.Cpu 0.30.0, a benchmark-only dependency of the tool) on
     the same weights in the same run: each model is exported to GGUF (F16, BF16; Q8_0 by llama.cpp's quantizer,
-    cached under out/bench/gguf), both engines' greedy tokens are compared on F16, and prefill (pp512), decode from
+    cached under out/bench/gguf), both engines' greedy tokens are compared on F16 (free-running, and teacher-forced:
+    both fed our tokens, argmax agreement with near-ties counted apart), and prefill (pp512), decode from
     depth 0 and decode after the prompt are measured interleaved, with ratios ours/llama.cpp and llama.cpp's system info
     line. For -ContentionDtypes (fp16) the comparison runs again beside one busy thread: the speed each engine keeps.
     Compile throughput: a fresh fp16 compile of each model (seconds, bytes written) beside a fresh GGUF F16 export.
@@ -311,6 +312,7 @@ if ($results.llamaCpp.Count -gt 0) {
             "Dec@$PromptTokens llama" = [math]::Round($_.llamaCpp.decodeTokensPerSecond, 1)
             "Dec@$PromptTokens x"     = [math]::Round($_.oursOverLlamaCpp.decode, 2)
             'Greedy parity'    = if ($_.parity) { "$($_.parity.matching)/$($_.parity.of)" } else { '' }
+            'Forced argmax'    = if ($_.parity) { $t = $_.parity.teacherForced; "$($t.argMaxAgree)/$($t.steps) ($($t.nearTies) near-ties)" } else { '' }
             'Load'             = "$($_.loadAverageBefore)-$($_.loadAverageAfter)"
         }
     } | Format-Table -Property * -AutoSize | Out-String -Width 300 | Out-Host

@@ -84,6 +84,54 @@ public class ComputePoolTests
         }
     }
 
+    [Fact]
+    public void RunReturnsOnlyWhenItsJobIsCompleteEvenWhenConsecutiveJobsHaveTheSameSize()
+    {
+        // Decode repeats jobs of one size back to back. A helper preempted between counting its last chunk and
+        // signalling completion once signalled the caller's next job of the same size as done: Run returned with
+        // chunks still being computed, and their late counts made a later job wait forever. Busy threads (more
+        // than cores) make such preemptions frequent; the run is bounded so a hang fails instead of blocking.
+        using var stop = new CancellationTokenSource();
+        var busy = Enumerable.Range(0, Environment.ProcessorCount + 1).Select(_ => new Thread(() =>
+        {
+            double x = 1;
+            while (!stop.IsCancellationRequested)
+            {
+                x = (x * 1.0000001) + 1e-9;
+            }
+
+            GC.KeepAlive(x);
+        })).ToList();
+        busy.ForEach(t => t.Start());
+        try
+        {
+            int incomplete = 0;
+            var worker = new Thread(() =>
+            {
+                using var pool = new ComputePool(2, "pool-test");
+                var job = new CountingJob(2, 1, pool.Workers);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (clock.Elapsed.TotalSeconds < 30)
+                {
+                    Array.Clear(job.Hits);
+                    pool.Run(job, 2);
+                    if (job.Hits.Any(hits => hits != 1))
+                    {
+                        incomplete++;
+                    }
+                }
+            });
+            worker.Start();
+            Assert.True(worker.Join(TimeSpan.FromSeconds(60)), "a job of the pool never completed");
+            Assert.Equal(0, incomplete);
+        }
+        finally
+        {
+            stop.Cancel();
+            busy.ForEach(t => t.Join());
+        }
+    }
+
     /// <summary>The caller's chunks take a while; a helper's chunk takes far longer, as if the helper were preempted.</summary>
     private sealed class SlowHelperJob : ParallelJob
     {

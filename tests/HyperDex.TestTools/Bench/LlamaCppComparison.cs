@@ -33,7 +33,14 @@ public sealed record EngineFigures(double PrefillTokensPerSecond, double DecodeD
     IReadOnlyList<double> PrefillSamples, IReadOnlyList<double> DecodeDepth0Samples, IReadOnlyList<double> DecodeSamples);
 
 public sealed record ComparisonResult(EngineFigures Ours, EngineFigures LlamaCpp, EngineFigures? OursContended, EngineFigures? LlamaCppContended,
-    IReadOnlyList<int>? OursGreedy, IReadOnlyList<int>? LlamaCppGreedy);
+    IReadOnlyList<int>? OursGreedy, IReadOnlyList<int>? LlamaCppGreedy, IReadOnlyList<LogitStep>? TeacherForced);
+
+/// <summary>
+/// One step of the teacher-forced comparison (both engines fed the same tokens): whether the argmax agrees, the largest
+/// logit difference, the spread of our logits, and our top-2 margin (an argmax that differs within the difference is a
+/// near-tie, not a divergence).
+/// </summary>
+public sealed record LogitStep(int OursArgMax, int LlamaCppArgMax, double MaxAbsDifference, double OursStdDev, double OursTopMargin);
 
 /// <summary>
 /// Measures our engine and llama.cpp on the same weights in one process, alternating which goes first each repetition
@@ -56,10 +63,12 @@ public static class LlamaCppComparison
         int[] prompt = Enumerable.Range(0, options.PromptTokens).Select(_ => random.Next(Math.Min(300, ours.VocabSize - 1), ours.VocabSize)).ToArray();
         var engines = new IBenchEngine[] { new OurEngine(ours, options.Positions), new LlamaEngine(llama) };
         List<int>? oursGreedy = null, llamaGreedy = null;
+        List<LogitStep>? teacherForced = null;
         if (options.ParityTokens > 0)
         {
             oursGreedy = Greedy(engines[0], prompt.AsSpan(0, options.ParityPromptTokens), options.ParityTokens);
             llamaGreedy = Greedy(engines[1], prompt.AsSpan(0, options.ParityPromptTokens), options.ParityTokens);
+            teacherForced = TeacherForced(engines, prompt.AsSpan(0, options.ParityPromptTokens), oursGreedy);
         }
 
         foreach (var engine in engines)
@@ -75,7 +84,7 @@ public static class LlamaCppComparison
             contended = MeasureAll(engines, prompt, options);
         }
 
-        return new ComparisonResult(uncontended.Item1, uncontended.Item2, contended?.Item1, contended?.Item2, oursGreedy, llamaGreedy);
+        return new ComparisonResult(uncontended.Item1, uncontended.Item2, contended?.Item1, contended?.Item2, oursGreedy, llamaGreedy, teacherForced);
     }
 
     private static (EngineFigures, EngineFigures) MeasureAll(IBenchEngine[] engines, int[] prompt, ComparisonOptions options)
@@ -145,6 +154,56 @@ public static class LlamaCppComparison
         }
 
         return generated;
+    }
+
+    /// <summary>Feeds both engines the prompt and then our greedy tokens, comparing their logits at every step.</summary>
+    private static List<LogitStep> TeacherForced(IBenchEngine[] engines, ReadOnlySpan<int> prompt, List<int> tokens)
+    {
+        var ours = new float[engines[0].VocabSize];
+        var theirs = new float[engines[1].VocabSize];
+        engines[0].Reset();
+        engines[1].Reset();
+        engines[0].Prefill(prompt, ours);
+        engines[1].Prefill(prompt, theirs);
+        var steps = new List<LogitStep>();
+        int[] step = new int[1];
+        for (int i = 0; ; i++)
+        {
+            steps.Add(Compare(ours, theirs));
+            if (i + 1 >= tokens.Count)
+            {
+                return steps;
+            }
+
+            step[0] = tokens[i];
+            engines[0].Forward(step, ours);
+            engines[1].Forward(step, theirs);
+        }
+    }
+
+    private static LogitStep Compare(float[] ours, float[] theirs)
+    {
+        double maxDifference = 0, sum = 0, squares = 0;
+        float best = float.NegativeInfinity, second = float.NegativeInfinity;
+        for (int v = 0; v < ours.Length; v++)
+        {
+            maxDifference = Math.Max(maxDifference, Math.Abs(ours[v] - theirs[v]));
+            sum += ours[v];
+            squares += (double)ours[v] * ours[v];
+            if (ours[v] > best)
+            {
+                second = best;
+                best = ours[v];
+            }
+            else if (ours[v] > second)
+            {
+                second = ours[v];
+            }
+        }
+
+        double mean = sum / ours.Length;
+        return new LogitStep(Sampler.ArgMax(ours), Sampler.ArgMax(theirs), maxDifference,
+            Math.Sqrt(Math.Max(0, squares / ours.Length - mean * mean)), best - second);
     }
 
     private interface IBenchEngine

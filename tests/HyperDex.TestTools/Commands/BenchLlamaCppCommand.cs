@@ -67,7 +67,24 @@ public sealed class BenchLlamaCppCommand : ITestToolCommand
                 oursKept = Ratios(r.OursContended, r.Ours),
                 llamaCppKept = Ratios(r.LlamaCppContended!, r.LlamaCpp),
             },
-            parity = r.OursGreedy is null ? null : new { ours = r.OursGreedy, llamaCpp = r.LlamaCppGreedy, matching, of = r.OursGreedy.Count },
+            parity = r.OursGreedy is null ? null : new
+            {
+                ours = r.OursGreedy,
+                llamaCpp = r.LlamaCppGreedy,
+                matching,
+                of = r.OursGreedy.Count,
+                // Both fed our tokens: a free-running greedy comparison stops meaning anything after the first
+                // near-tie, this one keeps comparing every step.
+                teacherForced = new
+                {
+                    steps = r.TeacherForced!.Count,
+                    argMaxAgree = r.TeacherForced.Count(s => s.OursArgMax == s.LlamaCppArgMax),
+                    nearTies = r.TeacherForced.Count(s => s.OursArgMax != s.LlamaCppArgMax && s.OursTopMargin <= 2 * s.MaxAbsDifference),
+                    maxAbsDifference = r.TeacherForced.Max(s => s.MaxAbsDifference),
+                    maxDifferenceOverStdDev = r.TeacherForced.Max(s => s.MaxAbsDifference / s.OursStdDev),
+                    perStep = r.TeacherForced,
+                },
+            },
             loadAverageBefore = double.Parse(loadBefore, CultureInfo.InvariantCulture),
             loadAverageAfter = double.Parse(loadAfter, CultureInfo.InvariantCulture),
         };
