@@ -146,6 +146,7 @@ internal sealed class ComputePool : IDisposable
             long waitStart = Stopwatch.GetTimestamp();
             WaitForChunks(count);
             waited = Stopwatch.GetTimestamp() - waitStart;
+            Close(generation);
             _job = null;
         }
 
@@ -186,20 +187,30 @@ internal sealed class ComputePool : IDisposable
         {
             long state = Volatile.Read(ref _state);
             start = (int)state;
-            end = Math.Min(_count, start + _chunk);
+            end = 0;
             if ((int)(state >> 32) != generation || start >= _count)
             {
                 return false;
             }
 
+            end = Math.Min(_count, start + _chunk);
+
             // Succeeds only while the job is still this generation's with [start, ...) unclaimed, so _count and _chunk
-            // read above were this job's: the caller sets them for the next job only after this one completed.
+            // read above were this job's: the caller closes the job (Close) before it sets them for the next one.
             if (Interlocked.CompareExchange(ref _state, ((long)generation << 32) | (uint)end, state) == state)
             {
                 return true;
             }
         }
     }
+
+    /// <summary>
+    /// Marks a completed job's counter as exhausted before the fields are reused. Without it, a helper that read the
+    /// finished state (generation, count) and then the next job's larger count saw indices left, and its
+    /// compare-exchange still succeeded (the state had not changed yet): it ran the old job past its end and counted
+    /// the chunk into the next job, which then never added up.
+    /// </summary>
+    private void Close(int generation) => Interlocked.Exchange(ref _state, ((long)generation << 32) | int.MaxValue);
 
     /// <summary>After a failure: claims everything unclaimed at once and counts it finished, so the job completes.</summary>
     private void Cancel(int generation)
@@ -229,25 +240,28 @@ internal sealed class ComputePool : IDisposable
         }
     }
 
-    /// <summary>Waits until every index of the job is computed: a bounded, yielding spin, then blocking.</summary>
+    /// <summary>
+    /// Waits until every index of the job is computed: a bounded, yielding spin, then blocking. The event is only a
+    /// wake-up, never the proof: a helper preempted between counting a job's last chunk and setting the event sets it
+    /// late, during a later job of the same size (the caller saw the count while spinning and moved on). Trusting that
+    /// stale signal returned with chunks still in flight, whose late counts then kept a later job from ever adding up.
+    /// So the count decides; a stale signal costs one more turn of the loop. No wake-up is lost: a finisher adds
+    /// before it sets, so a signal cleared by the reset below was for a count the re-check already sees.
+    /// </summary>
     private void WaitForChunks(int count)
     {
-        if (Volatile.Read(ref _finished) == count)
-        {
-            return;
-        }
-
         long spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
         var spinner = default(SpinWait);
         while (Volatile.Read(ref _finished) != count)
         {
-            if (Stopwatch.GetTimestamp() >= spinUntil)
+            if (Stopwatch.GetTimestamp() < spinUntil)
             {
-                _done.Wait();
-                return;
+                spinner.SpinOnce(sleep1Threshold: -1);
+                continue;
             }
 
-            spinner.SpinOnce(sleep1Threshold: -1);
+            _done.Wait();
+            _done.Reset();
         }
     }
 
