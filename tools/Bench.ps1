@@ -27,6 +27,8 @@
     both fed our tokens, argmax agreement with near-ties counted apart), and prefill (pp512), decode from
     depth 0 and decode after the prompt are measured interleaved, with ratios ours/llama.cpp and llama.cpp's system info
     line. For -ContentionDtypes (fp16) the comparison runs again beside one busy thread: the speed each engine keeps.
+    With -NativeLlamaBench (a llama-bench built natively, not shipped), that build runs on the same GGUF files right
+    after each comparison: pp and tg at depth 0, with our figures of the same run over its figures.
     Compile throughput: a fresh fp16 compile of each model (seconds, bytes written) beside a fresh GGUF F16 export.
     Called by `build.ps1 -Task Bench [-Quick]` (other options with -BenchParameters from inside pwsh), or directly.
 .EXAMPLE
@@ -68,6 +70,10 @@ param(
 
     # Skips the same-run llama.cpp baseline (GGUF export, parity, interleaved figures, contention).
     [switch] $SkipLlamaCpp,
+
+    # A llama-bench built natively for this machine (e.g. llama.cpp's `cmake -DGGML_NATIVE=ON`, which uses AVX512-BF16
+    # and VNNI where the CPU has them): run on the same GGUF files right after our figures, pp and tg at depth 0.
+    [string] $NativeLlamaBench,
 
     # Dtypes whose comparison also runs beside one busy thread (the contention figures).
     [ValidateSet('fp16', 'bf16', 'int8')]
@@ -165,6 +171,8 @@ $results = [ordered]@{
     # Issue 18: llama.cpp (LLamaSharp 0.30.0's CPU build) on the same weights in the same run, and compile throughput.
     llamaCpp = [System.Collections.Generic.List[object]]::new()
     llamaCppSystemInfo = $null
+    # With -NativeLlamaBench: a natively built llama-bench on the same GGUF files (pp and tg at depth 0).
+    nativeLlamaCpp = [System.Collections.Generic.List[object]]::new()
     compile  = [System.Collections.Generic.List[object]]::new()
     # Issue 19: concurrent streaming clients against the server, and the soak.
     serving = [System.Collections.Generic.List[object]]::new()
@@ -241,6 +249,18 @@ foreach ($name in $Models) {
             $versus | Add-Member -NotePropertyName ggufType -NotePropertyValue $ggufTypes[$dtype]
             $results.llamaCppSystemInfo = $versus.llamaCppSystemInfo
             $results.llamaCpp.Add($versus)
+            if ($NativeLlamaBench) {
+                Write-Host "Measuring $name $dtype with the native llama-bench ..."
+                $native = & $NativeLlamaBench -m $gguf -p $PromptTokens -n $DecodeTokens -t $machine.cores -r $Repetitions -o json 2>$null | ConvertFrom-Json
+                if ($LASTEXITCODE -ne 0) { throw "$NativeLlamaBench failed on $gguf" }
+                $prefill = ($native | Where-Object { $_.n_prompt -gt 0 }).avg_ts
+                $decode = ($native | Where-Object { $_.n_gen -gt 0 }).avg_ts
+                $results.nativeLlamaCpp.Add([ordered]@{
+                    name = $name; dtype = $dtype; ggufType = $ggufTypes[$dtype]; build = "$($native[0].build_commit) $($native[0].cpu_info)"
+                    prefillTokensPerSecond = $prefill; decodeDepth0TokensPerSecond = $decode
+                    oursOverNative = [ordered]@{ prefill = $versus.ours.prefillTokensPerSecond / $prefill; decodeDepth0 = $versus.ours.decodeDepth0TokensPerSecond / $decode }
+                })
+            }
         }
     }
 }
@@ -332,6 +352,20 @@ if ($results.llamaCpp.Count -gt 0) {
             }
         } | Format-Table -Property * -AutoSize | Out-String -Width 300 | Out-Host
     }
+}
+
+if ($results.nativeLlamaCpp.Count -gt 0) {
+    Write-Host "Native llama.cpp ($NativeLlamaBench, $($results.nativeLlamaCpp[0].build)): our figures of the same run over llama-bench's"
+    $results.nativeLlamaCpp | ForEach-Object {
+        [pscustomobject]@{
+            Model           = $_.name
+            Dtype           = "$($_.dtype)/$($_.ggufType)"
+            'Prefill native' = [math]::Round($_.prefillTokensPerSecond, 1)
+            'Prefill x'     = [math]::Round($_.oursOverNative.prefill, 2)
+            'Dec@0 native'  = [math]::Round($_.decodeDepth0TokensPerSecond, 1)
+            'Dec@0 x'       = [math]::Round($_.oursOverNative.decodeDepth0, 2)
+        }
+    } | Format-Table -Property * -AutoSize | Out-String -Width 300 | Out-Host
 }
 
 if ($results.compile.Count -gt 0) {
