@@ -62,11 +62,7 @@ public static class ParamMapper
         var streams = new List<ImageStream>();
         try
         {
-            for (int d = 0; d < numDevice; d++)
-            {
-                streams.Add(new ImageStream(images[d], layouts[d].Sum(t => Align(t.Length))));
-            }
-
+            images.ForEach(image => streams.Add(new ImageStream(image)));
             long total = Math.Max(1, layouts.Sum(l => l.Sum(t => t.Length)));
             long done = 0;
             for (int i = 0; i < layouts[0].Count; i++)
