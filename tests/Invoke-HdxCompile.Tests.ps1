@@ -36,14 +36,14 @@ Describe 'Invoke-HdxCompile' {
         $one.Dtype | Should -Be 'fp16'
         $one.SizeBytes | Should -Be ((Get-ChildItem $out -Recurse -File | Measure-Object Length -Sum).Sum)
         $one.ElapsedSeconds | Should -BeOfType [double]
-        Get-CompiledFiles $out | Should -Be (@('ckpt/hdx_config.json', 'ckpt/hdx_model.safetensors', 'hdx.json', 'inst/1/device0.json',
+        # No second copy of the weights: they stream from the source into param/ (ckpt/ keeps only the report).
+        Get-CompiledFiles $out | Should -Be (@('ckpt/hdx_config.json', 'hdx.json', 'inst/1/device0.json',
             'param/1/device0.bin', 'param/1/device0.json', 'tokenizer/special_tokens_map.json', 'tokenizer/tokenizer.json', 'tokenizer/tokenizer_config.json') | Sort-Object)
 
-        $checkpoint = Get-Item (Join-Path $out 'ckpt/hdx_model.safetensors')
         $two = Invoke-HdxCompile -Path $source -OutputPath $out -NumDevice 2
         $two.Action | Should -Be 'AddVariant'
         $two.Variants | Should -Be @(1, 2)
-        (Get-Item (Join-Path $out 'ckpt/hdx_model.safetensors')).LastWriteTimeUtc | Should -Be $checkpoint.LastWriteTimeUtc
+        Join-Path $out 'ckpt/hdx_model.safetensors' | Should -Not -Exist
         Join-Path $out 'param/2/device1.bin' | Should -Exist
         Join-Path $out 'inst/2/device1.json' | Should -Exist
         $manifest = Get-Content (Join-Path $out 'hdx.json') -Raw | ConvertFrom-Json
@@ -101,6 +101,21 @@ Describe 'Invoke-HdxCompile' {
         foreach ($phase in 'Phase-0 Check supported model', 'Phase-2 Convert', 'Phase-3 Optimized model mapping', 'Phase-4 Optimized instructions', 'Model compile complete') {
             ($verbose.Message -join "`n") | Should -BeLike "*$phase*"
         }
+    }
+
+    It 'keeps the converted checkpoint with -KeepCheckpoint and adds a variant from it' {
+        $source = New-TestModel 'keep'
+        $out = Join-Path $TestDrive 'keep-out'
+        $kept = Invoke-HdxCompile -Path $source -OutputPath $out -KeepCheckpoint
+        $weights = Join-Path $out 'ckpt/hdx_model.safetensors'
+        $weights | Should -Exist
+        (Get-Content (Join-Path $out 'hdx.json') -Raw | ConvertFrom-Json).files.'ckpt/hdx_model.safetensors'.size | Should -Be (Get-Item $weights).Length
+        $before = (Get-Item $weights).LastWriteTimeUtc
+        $two = Invoke-HdxCompile -Path $source -OutputPath $out -NumDevice 2 -Verbose 4>&1 | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        $two.Action | Should -Be 'AddVariant'
+        (Get-Item $weights).LastWriteTimeUtc | Should -Be $before
+        $kept.SizeBytes | Should -BeGreaterThan ((Get-ChildItem (Join-Path $out 'param/1') -File | Measure-Object Length -Sum).Sum * 1.5)
+        (Test-HdxModel -Model $out).IsValid | Should -BeTrue
     }
 
     It 'compiles on top of the checkpoint Convert-HdxModel wrote, without converting again' {

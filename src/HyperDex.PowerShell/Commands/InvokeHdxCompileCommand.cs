@@ -68,6 +68,10 @@ public sealed class InvokeHdxCompileCommand : HdxCmdlet
     [Parameter]
     public SwitchParameter NoRebuild { get; set; }
 
+    /// <summary>Also write and keep the converted checkpoint in ckpt/ (a second full copy of the weights).</summary>
+    [Parameter]
+    public SwitchParameter KeepCheckpoint { get; set; }
+
     [Parameter]
     [ValidateRange(1L, long.MaxValue)]
     public long HostMemoryBudget { get; set; }
@@ -99,6 +103,7 @@ public sealed class InvokeHdxCompileCommand : HdxCmdlet
                 Dtype = dtype,
                 Force = Force,
                 NoRebuild = NoRebuild,
+                KeepCheckpoint = KeepCheckpoint,
                 HostMemoryBudget = MyInvocation.BoundParameters.ContainsKey(nameof(HostMemoryBudget)) ? HostMemoryBudget : null,
             };
             CompileResult result;

@@ -15,15 +15,22 @@ public static class ArtifactChecksums
     private static readonly string[] ArtifactDirectories =
         [CompiledLayout.CheckpointDirectory, CompiledLayout.TokenizerDirectory, CompiledLayout.ParamDirectory, CompiledLayout.InstructionDirectory];
 
-    /// <summary>Every artifact under <paramref name="root"/> (temporaries, whose names start with '.', excluded).</summary>
-    public static Dictionary<string, FileChecksum> ForFolder(string root, CancellationToken cancellation) =>
-        Compute(root, ArtifactDirectories.SelectMany(d => Files(root, d)), cancellation);
+    /// <summary>
+    /// Every artifact under <paramref name="root"/> (temporaries, whose names start with '.', excluded). A file in
+    /// <paramref name="written"/> (by key: checksums the compiler took while writing it) is not read again when its
+    /// size on disk is the one recorded.
+    /// </summary>
+    public static Dictionary<string, FileChecksum> ForFolder(string root, IReadOnlyDictionary<string, FileChecksum>? written,
+        CancellationToken cancellation) =>
+        Compute(root, ArtifactDirectories.SelectMany(d => Files(root, d)), written, cancellation);
 
-    /// <summary>The param/N and inst/N artifacts of one device count.</summary>
-    public static Dictionary<string, FileChecksum> ForVariant(string root, int numDevice, CancellationToken cancellation)
+    /// <summary>The param/N and inst/N artifacts of one device count (<paramref name="written"/> as for <see cref="ForFolder"/>).</summary>
+    public static Dictionary<string, FileChecksum> ForVariant(string root, int numDevice, IReadOnlyDictionary<string, FileChecksum>? written,
+        CancellationToken cancellation)
     {
         string n = numDevice.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return Compute(root, Files(root, CompiledLayout.ParamDirectory + "/" + n).Concat(Files(root, CompiledLayout.InstructionDirectory + "/" + n)), cancellation);
+        return Compute(root, Files(root, CompiledLayout.ParamDirectory + "/" + n).Concat(Files(root, CompiledLayout.InstructionDirectory + "/" + n)),
+            written, cancellation);
     }
 
     /// <summary>The manifest's key of a file: relative to the model folder, '/'-separated.</summary>
@@ -76,11 +83,18 @@ public static class ArtifactChecksums
             : [];
     }
 
-    private static Dictionary<string, FileChecksum> Compute(string root, IEnumerable<string> files, CancellationToken cancellation)
+    private static Dictionary<string, FileChecksum> Compute(string root, IEnumerable<string> files, IReadOnlyDictionary<string, FileChecksum>? written,
+        CancellationToken cancellation)
     {
         var checksums = new Dictionary<string, FileChecksum>(StringComparer.Ordinal);
         foreach (string file in files.Order(StringComparer.Ordinal))
         {
+            if (written is not null && written.TryGetValue(Key(root, file), out var known) && new FileInfo(file).Length == known.Size)
+            {
+                checksums[Key(root, file)] = known;
+                continue;
+            }
+
             string hash = Hash(file, out long size, null, cancellation) ?? throw new IOException($"{file} is not a readable regular file");
             checksums[Key(root, file)] = new FileChecksum { Size = size, Sha256 = hash };
         }

@@ -29,6 +29,12 @@ public sealed record CompileOptions
     /// <summary>Refuse (CompiledModelSourceChanged) rather than rebuild a compiled model whose source changed.</summary>
     public bool NoRebuild { get; init; }
 
+    /// <summary>
+    /// Also write the converted checkpoint (ckpt/hdx_model.safetensors, a second full copy of the weights) and keep it;
+    /// by default phase 3 streams the weights from the source into the images and ckpt/ holds only hdx_config.json.
+    /// </summary>
+    public bool KeepCheckpoint { get; init; }
+
     public long DeviceMemoryBytes { get; init; } = LpuMemoryBytes;
 
     /// <summary>When set, all devices' weights and KV caches together must fit (the host engine's budget).</summary>

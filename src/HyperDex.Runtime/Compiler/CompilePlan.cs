@@ -54,9 +54,11 @@ public sealed class CompilePlan : IDisposable
     {
         CompileAction.Reuse => $"reuse the compiled model in {OutputPath}",
         CompileAction.AddVariant => $"add the {Options.NumDevice}-device variant to {OutputPath}",
-        CompileAction.Rebuild => $"rebuild {OutputPath} for {Options.NumDevice} device(s), {Options.Dtype.ToUserName()}, max length {MaxLength}",
-        _ => $"compile into {OutputPath} for {Options.NumDevice} device(s), {Options.Dtype.ToUserName()}, max length {MaxLength}",
+        CompileAction.Rebuild => $"rebuild {OutputPath} for {Options.NumDevice} device(s), {Options.Dtype.ToUserName()}, max length {MaxLength}{Keeping}",
+        _ => $"compile into {OutputPath} for {Options.NumDevice} device(s), {Options.Dtype.ToUserName()}, max length {MaxLength}{Keeping}",
     };
+
+    private string Keeping => Options.KeepCheckpoint ? $", keeping the converted checkpoint in {CompiledLayout.CheckpointDirectory}/" : "";
 
     public static CompilePlan Create(CompileOptions options, IHdxReporter reporter, CancellationToken cancellation)
     {
@@ -181,6 +183,13 @@ public sealed class CompilePlan : IDisposable
         if (changed.Count > 0)
         {
             return Stale(options, output, source, changed, manifest, reporter);
+        }
+
+        if (options.KeepCheckpoint && !CompiledFolderCheck.KeepsCheckpoint(manifest))
+        {
+            // The checkpoint is converted in the same pass as a full build; a folder compiled without it is rebuilt whole.
+            reporter.Warning($"{output} was compiled without -KeepCheckpoint and has no converted checkpoint; rebuilding it to keep one.");
+            return (CompileAction.Rebuild, manifest);
         }
 
         var missingShared = CompiledFolderCheck.MissingShared(output, manifest);

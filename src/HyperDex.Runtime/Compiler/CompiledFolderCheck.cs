@@ -11,11 +11,24 @@ namespace HyperDex.Runtime.Compiler;
 /// </summary>
 internal static class CompiledFolderCheck
 {
-    /// <summary>Files of the checkpoint (ckpt/) and the tokenizer that are missing: both are needed to add a variant.</summary>
+    /// <summary>
+    /// Whether the folder keeps its converted checkpoint (compiled with -KeepCheckpoint, or from Convert-HdxModel's
+    /// ckpt/): hdx.json then lists ckpt/hdx_model.safetensors among its files. Without it, a new variant streams the
+    /// weights from the source again.
+    /// </summary>
+    public static bool KeepsCheckpoint(CompiledManifest manifest) =>
+        manifest.Files?.ContainsKey(CompiledLayout.CheckpointDirectory + "/" + CompiledLayout.CheckpointWeightsFile) == true;
+
+    /// <summary>
+    /// Files shared by every variant that are missing: ckpt/hdx_config.json, the kept checkpoint weights when hdx.json
+    /// lists them (a new variant is built from them), and the tokenizer files.
+    /// </summary>
     public static IReadOnlyList<string> MissingShared(string output, CompiledManifest manifest)
     {
-        var needed = new[] { CompiledLayout.CheckpointConfig(output), CompiledLayout.CheckpointWeights(output) }
-            .Concat(manifest.TokenizerFiles.Select(f => Path.Combine(CompiledLayout.Tokenizer(output), f)));
+        var checkpoint = KeepsCheckpoint(manifest)
+            ? new[] { CompiledLayout.CheckpointConfig(output), CompiledLayout.CheckpointWeights(output) }
+            : new[] { CompiledLayout.CheckpointConfig(output) };
+        var needed = checkpoint.Concat(manifest.TokenizerFiles.Select(f => Path.Combine(CompiledLayout.Tokenizer(output), f)));
         return needed.Where(f => !File.Exists(f)).Select(f => Path.GetRelativePath(output, f)).ToList();
     }
 

@@ -11,7 +11,9 @@ internal static class ManifestUpdate
 {
     public const string LockFile = ".hdx.lock";
 
-    public static CompiledManifest AddVariant(string root, string staging, DeviceVariant variant, CompiledManifest planned, CancellationToken cancellation)
+    /// <param name="written">Checksums taken while writing the variant's images (keys relative to the model folder).</param>
+    public static CompiledManifest AddVariant(string root, string staging, DeviceVariant variant, CompiledManifest planned,
+        IReadOnlyDictionary<string, FileChecksum> written, CancellationToken cancellation)
     {
         using var exclusive = Lock(root, cancellation);
         var current = CompilePlan.ReadManifest(root) ?? planned;
@@ -40,7 +42,7 @@ internal static class ManifestUpdate
         if (current.Files is not null)
         {
             files = new Dictionary<string, FileChecksum>(current.Files, StringComparer.Ordinal);
-            foreach (var (key, checksum) in ArtifactChecksums.ForVariant(root, variant.NumDevice, cancellation))
+            foreach (var (key, checksum) in ArtifactChecksums.ForVariant(root, variant.NumDevice, written, cancellation))
             {
                 files[key] = checksum;
             }

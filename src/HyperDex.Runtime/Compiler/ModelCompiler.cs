@@ -7,8 +7,9 @@ using HyperDex.Runtime.Diagnostics;
 namespace HyperDex.Runtime.Compiler;
 
 /// <summary>
-/// Runs a <see cref="CompilePlan"/>: phase 2 (convert into ckpt/), phase 3 (param/N images), phase 4 (inst/N
-/// programs), then hdx.json last. A full build happens in a temporary sibling folder renamed into place; a new
+/// Runs a <see cref="CompilePlan"/>: phase 2 (the converted checkpoint: by default only ckpt/hdx_config.json, the
+/// weights streaming from the source straight into phase 3; all of ckpt/ with -KeepCheckpoint), phase 3 (param/N
+/// images), phase 4 (inst/N programs), then hdx.json last. A full build happens in a temporary sibling folder renamed into place; a new
 /// variant is built in temporary param/ and inst/ folders renamed into place before the manifest lists it.
 /// </summary>
 public static class ModelCompiler
@@ -61,18 +62,25 @@ public static class ModelCompiler
         string earlier = Path.Combine(plan.OutputPath, CompiledLayout.CheckpointDirectory);
         string staged = Path.Combine(root, CompiledLayout.CheckpointDirectory);
 
-        var hashes = source.HashFiles(cancellation);
-        var converted = ReusableCheckpoint(plan, hashes);
+        // The source's hashes (hdx.json's sourceHashes, what later compiles check before reusing the folder) are taken
+        // on another core while phase 3 streams the weights: both read the same files, so they share the page cache.
+        using var hashing = new SourceHashing(source, cancellation);
+        var converted = ReusableCheckpoint(plan, hashing);
         bool reused = converted is not null;
+        bool kept = reused || plan.Options.KeepCheckpoint;
         if (reused)
         {
             progress.Begin(2, $"{earlier} already holds this source converted to {converted!.Dtype}; reusing it");
             Directory.Move(earlier, staged);
         }
+        else if (kept)
+        {
+            progress.Begin(2, $"{source.Folder} → {CompiledLayout.CheckpointDirectory}/ as {dtype.ToUserName()} (kept: -KeepCheckpoint)");
+            converted = CheckpointConverter.Write(source, root, plan.OutputPath, dtype, hashing.Hashes, (f, op) => progress.Report(2, f, op), cancellation);
+        }
         else
         {
-            progress.Begin(2, $"{source.Folder} → {CompiledLayout.CheckpointDirectory}/ as {dtype.ToUserName()}");
-            converted = CheckpointConverter.Write(source, root, plan.OutputPath, dtype, hashes, (f, op) => progress.Report(2, f, op), cancellation);
+            progress.Begin(2, $"{source.Folder} streamed into {CompiledLayout.ParamDirectory}/ as {dtype.ToUserName()} (no {CompiledLayout.CheckpointDirectory}/ copy of the weights)");
         }
 
         try
@@ -84,20 +92,34 @@ public static class ModelCompiler
                 File.Copy(Path.Combine(source.Folder, file), Path.Combine(tokenizer, file));
             }
 
-            var variant = BuildVariant(root, root, source.Shape, dtype, plan.Options.NumDevice, plan.MaxLength, progress, cancellation);
+            DeviceVariant variant;
+            Dictionary<string, FileChecksum> written;
+            if (kept)
+            {
+                using var checkpoint = SafetensorsFile.Open(CompiledLayout.CheckpointWeights(root));
+                (variant, written) = BuildVariant(new ConvertedTensors(checkpoint, source.Shape, dtype), root, source.Shape, dtype,
+                    plan.Options.NumDevice, plan.MaxLength, progress, cancellation);
+            }
+            else
+            {
+                (variant, written) = BuildVariant(new StreamedTensors(source, dtype, cancellation), root, source.Shape, dtype,
+                    plan.Options.NumDevice, plan.MaxLength, progress, cancellation);
+                converted = CheckpointConverter.Write(source, root, plan.OutputPath, dtype, hashing.Hashes, (_, _) => { }, cancellation, weights: false);
+            }
+
             var manifest = new CompiledManifest
             {
                 ModelId = source.ModelId,
                 SourcePath = source.Folder,
-                SourceHashes = hashes,
+                SourceHashes = hashing.Hashes,
                 Architecture = source.Shape.ToManifest(),
                 Dtype = dtype,
                 MaxLength = plan.MaxLength,
                 ParameterCount = source.Shape.ParameterCount,
-                TokenizerFiles = converted.TokenizerFiles,
+                TokenizerFiles = converted!.TokenizerFiles,
                 Generation = converted.Generation,
                 Variants = new[] { variant },
-                Files = ArtifactChecksums.ForFolder(root, cancellation),
+                Files = ArtifactChecksums.ForFolder(root, written, cancellation),
             };
             WriteManifest(root, manifest);
             cancellation.ThrowIfCancellationRequested();
@@ -115,7 +137,7 @@ public static class ModelCompiler
     /// The checkpoint an earlier Convert-HdxModel left in an output without hdx.json, when it was converted from these
     /// very source files (same path and hashes) to this dtype; HyperDex skips phase 2 then. Never with -Force.
     /// </summary>
-    private static ConvertedCheckpoint? ReusableCheckpoint(CompilePlan plan, IReadOnlyDictionary<string, string> hashes)
+    private static ConvertedCheckpoint? ReusableCheckpoint(CompilePlan plan, SourceHashing hashing)
     {
         if (plan.Action != CompileAction.Rebuild || plan.Options.Force || !File.Exists(CompiledLayout.CheckpointWeights(plan.OutputPath)))
         {
@@ -125,6 +147,7 @@ public static class ModelCompiler
         try
         {
             var converted = ConvertedCheckpoint.Load(plan.OutputPath);
+            var hashes = hashing.Hashes;
             bool same = converted.SourcePath == plan.Source.Folder
                 && converted.Dtype == CheckpointConverter.TensorDtype(TensorRole.Matrix, plan.Options.Dtype)
                 && converted.SourceHashes.Count == hashes.Count
@@ -137,13 +160,20 @@ public static class ModelCompiler
         }
     }
 
+    /// <summary>
+    /// Builds param/N and inst/N for another device count: from the kept ckpt/ when the folder has one (listed in
+    /// hdx.json), else streamed from the source again — whose files the plan found unchanged since the first compile.
+    /// </summary>
     private static CompiledManifest AddVariant(CompilePlan plan, CompileProgress progress, CancellationToken cancellation)
     {
         string root = plan.OutputPath;
         int n = plan.Options.NumDevice;
         var existing = plan.Existing!;
-        var shape = ConvertedCheckpoint.Load(root).ResolveShape();
-        progress.Begin(2, $"{CompiledLayout.CheckpointDirectory}/ already converted; building only the {n}-device variant");
+        var shape = plan.Source.Shape;
+        bool kept = CompiledFolderCheck.KeepsCheckpoint(existing);
+        progress.Begin(2, kept
+            ? $"{CompiledLayout.CheckpointDirectory}/ already converted; building only the {n}-device variant"
+            : $"building only the {n}-device variant, streamed from {plan.Source.Folder}");
 
         // Build beside the final folders, then rename: a stopped compile leaves only temporaries, which finally removes.
         StaleTemporaries.Sweep(root);
@@ -159,9 +189,22 @@ public static class ModelCompiler
 
         try
         {
-            var variant = BuildVariant(root, staging, shape, existing.Dtype, n, existing.MaxLength, progress, cancellation);
+            DeviceVariant variant;
+            Dictionary<string, FileChecksum> written;
+            if (kept)
+            {
+                using var checkpoint = SafetensorsFile.Open(CompiledLayout.CheckpointWeights(root));
+                (variant, written) = BuildVariant(new ConvertedTensors(checkpoint, shape, existing.Dtype), staging, shape, existing.Dtype, n,
+                    existing.MaxLength, progress, cancellation);
+            }
+            else
+            {
+                (variant, written) = BuildVariant(new StreamedTensors(plan.Source, existing.Dtype, cancellation), staging, shape, existing.Dtype, n,
+                    existing.MaxLength, progress, cancellation);
+            }
+
             cancellation.ThrowIfCancellationRequested();
-            return ManifestUpdate.AddVariant(root, staging, variant, existing, cancellation);
+            return ManifestUpdate.AddVariant(root, staging, variant, existing, written, cancellation);
         }
         finally
         {
@@ -172,9 +215,12 @@ public static class ModelCompiler
         }
     }
 
-    /// <summary>Phases 3 and 4 for one device count: reads ckpt/ under <paramref name="checkpointRoot"/>, writes param/N and inst/N under <paramref name="outputRoot"/>.</summary>
-    private static DeviceVariant BuildVariant(string checkpointRoot, string outputRoot, ModelShape shape, HdxDtype dtype, int numDevice,
-        int maxLength, CompileProgress progress, CancellationToken cancellation)
+    /// <summary>
+    /// Phases 3 and 4 for one device count: writes param/N and inst/N under <paramref name="outputRoot"/> from
+    /// <paramref name="tensors"/>, and returns the images' checksums taken while writing them (keys relative to the model folder).
+    /// </summary>
+    private static (DeviceVariant, Dictionary<string, FileChecksum>) BuildVariant(ICanonicalTensors tensors, string outputRoot, ModelShape shape,
+        HdxDtype dtype, int numDevice, int maxLength, CompileProgress progress, CancellationToken cancellation)
     {
         string paramFolder = Path.GetDirectoryName(CompiledLayout.ParamImage(outputRoot, numDevice, 0))!;
         string instFolder = Path.GetDirectoryName(CompiledLayout.Program(outputRoot, numDevice, 0))!;
@@ -182,15 +228,11 @@ public static class ModelCompiler
         Directory.CreateDirectory(instFolder);
 
         progress.Begin(3, $"partitioning for {numDevice} device(s) into {CompiledLayout.ParamDirectory}/{numDevice}/");
-        long bytesPerDevice = 0;
-        using (var checkpoint = SafetensorsFile.Open(CompiledLayout.CheckpointWeights(checkpointRoot)))
+        var images = ParamMapper.Write(tensors, shape, dtype, numDevice, paramFolder, (f, op) => progress.Report(3, f, op), cancellation);
+        var written = new Dictionary<string, FileChecksum>(StringComparer.Ordinal);
+        for (int d = 0; d < numDevice; d++)
         {
-            for (int d = 0; d < numDevice; d++)
-            {
-                progress.Report(3, (double)d / numDevice, $"device {d}");
-                var index = ParamMapper.Write(checkpoint, shape, dtype, numDevice, d, paramFolder, cancellation);
-                bytesPerDevice = Math.Max(bytesPerDevice, index.TotalBytes);
-            }
+            written[ArtifactChecksums.Key(outputRoot, CompiledLayout.ParamImage(outputRoot, numDevice, d))] = images[d].Image;
         }
 
         progress.Begin(4, $"{shape.Layers} layers × 6 fused steps per device into {CompiledLayout.InstructionDirectory}/{numDevice}/");
@@ -201,7 +243,8 @@ public static class ModelCompiler
             CompiledJson.Write(CompiledLayout.Program(outputRoot, numDevice, program.Device), program);
         }
 
-        return new DeviceVariant { NumDevice = numDevice, ProgramDigest = ProgramGenerator.Digest(programs), ParamBytesPerDevice = bytesPerDevice };
+        var variant = new DeviceVariant { NumDevice = numDevice, ProgramDigest = ProgramGenerator.Digest(programs), ParamBytesPerDevice = images.Max(i => i.Index.TotalBytes) };
+        return (variant, written);
     }
 
     private static void WriteManifest(string root, CompiledManifest manifest) => ManifestUpdate.Write(root, manifest);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using HyperDex.Runtime.Architectures;
 using HyperDex.Runtime.Checkpoints;
 using HyperDex.Runtime.Compiled;
@@ -231,7 +230,6 @@ public sealed class ModelSource : IDisposable
         }
     }
 
-    /// <summary>sha256 (lower-case hex) of every source file, keyed by its name relative to the folder.</summary>
     /// <summary>
     /// SHA-256 of every source file, computed once per source. A file that links into a Hugging Face cache blob
     /// named by a SHA-256 (an LFS file, verified against that hash when it was downloaded) takes the blob's name
@@ -255,8 +253,9 @@ public sealed class ModelSource : IDisposable
                 continue;
             }
 
-            using var stream = File.OpenRead(path);
-            hashes[file] = Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
+            // In blocks, so a Ctrl+C (or a failed compile stopping SourceHashing) does not wait for a multi-GB file.
+            hashes[file] = ArtifactChecksums.Hash(path, out _, null, cancellation)
+                ?? throw new IOException($"{path} is not a readable regular file");
         }
 
         _hashes = hashes;

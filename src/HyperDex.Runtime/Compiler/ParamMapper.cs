@@ -48,39 +48,68 @@ public static class ParamMapper
     public static long ImageBytes(ModelShape shape, HdxDtype dtype, int numDevice, int device) =>
         Layout(shape, dtype, numDevice, device).Sum(t => Align(t.Length));
 
-    /// <summary>Writes param/N/device{d}.bin and .json into <paramref name="paramFolder"/> (= param/N or its temp twin).</summary>
-    public static ParamIndex Write(SafetensorsFile checkpoint, ModelShape shape, HdxDtype dtype, int numDevice, int device,
-        string paramFolder, CancellationToken cancellation)
+    /// <summary>
+    /// Writes param/N/device{d}.bin and .json for every device d into <paramref name="paramFolder"/> (= param/N or its
+    /// temp twin) in one pass over the tensors: each canonical tensor is read once and its slices go to every device's
+    /// image before the next tensor is read (the images hold their tensors in the same order).
+    /// </summary>
+    internal static IReadOnlyList<(ParamIndex Index, FileChecksum Image)> Write(ICanonicalTensors tensors, ModelShape shape, HdxDtype dtype, int numDevice,
+        string paramFolder, Action<double, string> progress, CancellationToken cancellation)
     {
-        var layout = Layout(shape, dtype, numDevice, device);
-        var entries = new List<ParamTensor>();
-        string image = Path.Combine(paramFolder, $"device{device}.bin");
-        using (var stream = new FileStream(image, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+        var layouts = Enumerable.Range(0, numDevice).Select(d => Layout(shape, dtype, numDevice, d)).ToList();
+        var entries = layouts.Select(_ => new List<ParamTensor>()).ToList();
+        var images = Enumerable.Range(0, numDevice).Select(d => Path.Combine(paramFolder, $"device{d}.bin")).ToList();
+        var streams = new List<ImageStream>();
+        try
         {
-            foreach (var (tensor, range, sliceShape, tensorDtype, length) in layout)
+            images.ForEach(image => streams.Add(new ImageStream(image)));
+            long total = Math.Max(1, layouts.Sum(l => l.Sum(t => t.Length)));
+            long done = 0;
+            for (int i = 0; i < layouts[0].Count; i++)
             {
-                cancellation.ThrowIfCancellationRequested();
-                long offset = Align(stream.Position);
-                stream.Write(new byte[offset - stream.Position]);
-                var source = checkpoint.Get(tensor.Source);
-                if (sliceShape.Length == 2)
+                for (int d = 0; d < numDevice; d++)
                 {
-                    WriteMatrix(checkpoint, tensor, source, range, tensorDtype, stream, cancellation);
-                }
-                else
-                {
-                    WriteSlice(checkpoint, source, tensor.SplitAxis, range, stream, cancellation);
+                    cancellation.ThrowIfCancellationRequested();
+                    var (tensor, range, sliceShape, tensorDtype, length) = layouts[d][i];
+                    var stream = streams[d];
+                    long offset = Align(stream.Position);
+                    stream.Write(new byte[offset - stream.Position]);
+                    if (sliceShape.Length == 2)
+                    {
+                        WriteMatrix(tensors, tensor, range, tensorDtype, stream, cancellation);
+                    }
+                    else
+                    {
+                        WriteSlice(tensors, tensor, range, stream, cancellation);
+                    }
+
+                    entries[d].Add(new ParamTensor { Name = tensor.Canonical, Dtype = tensorDtype, Shape = sliceShape, Offset = offset, Length = length });
+                    done += length;
                 }
 
-                entries.Add(new ParamTensor { Name = tensor.Canonical, Dtype = tensorDtype, Shape = sliceShape, Offset = offset, Length = length });
+                progress((double)done / total, layouts[0][i].Tensor.Canonical);
             }
 
-            stream.Write(new byte[Align(stream.Position) - stream.Position]);
+            foreach (var stream in streams)
+            {
+                stream.Write(new byte[Align(stream.Position) - stream.Position]);
+                stream.Complete();
+            }
+        }
+        finally
+        {
+            streams.ForEach(s => s.Dispose());
         }
 
-        var index = new ParamIndex { NumDevice = numDevice, Device = device, TotalBytes = new FileInfo(image).Length, Tensors = entries };
-        CompiledJson.Write(Path.Combine(paramFolder, $"device{device}.json"), index);
-        return index;
+        var indexes = new List<(ParamIndex, FileChecksum)>();
+        for (int d = 0; d < numDevice; d++)
+        {
+            var index = new ParamIndex { NumDevice = numDevice, Device = d, TotalBytes = streams[d].Position, Tensors = entries[d] };
+            CompiledJson.Write(Path.Combine(paramFolder, $"device{d}.json"), index);
+            indexes.Add((index, streams[d].Checksum));
+        }
+
+        return indexes;
     }
 
     private static List<(ExpectedTensor Tensor, (long Start, long Count) Range, int[] Shape, HdxDtype Dtype, long Length)> Layout(
@@ -104,28 +133,33 @@ public static class ParamMapper
     }
 
     /// <summary>A 1-D tensor (or its range): one contiguous run of elements.</summary>
-    private static void WriteSlice(SafetensorsFile checkpoint, SafetensorsTensor source, int axis, (long Start, long Count) range,
-        Stream stream, CancellationToken cancellation)
+    private static void WriteSlice(ICanonicalTensors tensors, ExpectedTensor tensor, (long Start, long Count) range, Stream stream,
+        CancellationToken cancellation)
     {
         const int chunk = 1 << 20;
-        long first = axis < 0 ? 0 : range.Start;
-        long count = axis < 0 ? source.ElementCount : range.Count;
+        long first = tensor.SplitAxis < 0 ? 0 : range.Start;
+        long count = tensor.SplitAxis < 0 ? tensor.ElementCount : range.Count;
+        var dtype = tensors.DtypeOf(tensor.Source);
         for (long done = 0; done < count; done += chunk)
         {
             cancellation.ThrowIfCancellationRequested();
-            stream.Write(ElementConversion.RequireFinite(source.Name, source.Dtype, checkpoint.RawElements(source, first + done, (int)Math.Min(chunk, count - done))));
+            stream.Write(ElementConversion.RequireFinite(tensor.Canonical, dtype, tensors.Read(tensor.Source, first + done, (int)Math.Min(chunk, count - done))));
         }
     }
 
     /// <summary>
     /// The device's slice of a 2-D tensor (a row range, a column range or all of it) in the tiled layout of
-    /// <see cref="WeightTiles"/>, row by row: raw elements, or quantized to Q8.
+    /// <see cref="WeightTiles"/>, row by row: the converted elements, or quantized to Q8 from them (an int8 compile
+    /// quantizes the fp16 values, as it did from the fp16 ckpt/).
     /// </summary>
-    private static void WriteMatrix(SafetensorsFile checkpoint, ExpectedTensor tensor, SafetensorsTensor source, (long Start, long Count) range,
+    private static void WriteMatrix(ICanonicalTensors tensors, ExpectedTensor tensor, (long Start, long Count) range,
         HdxDtype dtype, Stream stream, CancellationToken cancellation)
     {
-        var (firstRow, rows) = tensor.SplitAxis == 0 ? range : (0L, source.Rows);
-        var (firstColumn, columns) = tensor.SplitAxis == 1 ? range : (0L, source.Columns);
+        long sourceRows = tensor.Shape[0];
+        long sourceColumns = tensor.Shape[1];
+        var (firstRow, rows) = tensor.SplitAxis == 0 ? range : (0L, sourceRows);
+        var (firstColumn, columns) = tensor.SplitAxis == 1 ? range : (0L, sourceColumns);
+        var sourceDtype = tensors.DtypeOf(tensor.Source);
         var writer = new TiledMatrixWriter(tensor.Canonical, dtype, (int)columns, stream);
         var values = dtype == HdxDtype.Q8 ? new float[columns] : [];
         for (long r = firstRow; r < firstRow + rows; r++)
@@ -135,15 +169,15 @@ public static class ParamMapper
                 cancellation.ThrowIfCancellationRequested();
             }
 
-            long start = (r * source.Columns) + firstColumn;
+            var elements = tensors.Read(tensor.Source, (r * sourceColumns) + firstColumn, (int)columns);
             if (dtype == HdxDtype.Q8)
             {
-                checkpoint.ReadSingles(source, start, values);
+                ElementConversion.ToSingle(elements, sourceDtype, values);
                 writer.AddRow(values);
             }
             else
             {
-                writer.AddRow(checkpoint.RawElements(source, start, (int)columns));
+                writer.AddRow(elements);
             }
         }
 

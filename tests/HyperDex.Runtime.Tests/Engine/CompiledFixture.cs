@@ -61,7 +61,7 @@ internal static class CompiledFixture
     public static void Reseal(string model)
     {
         var manifest = CompiledJson.Read<CompiledManifest>(CompiledLayout.Manifest(model));
-        CompiledJson.Write(CompiledLayout.Manifest(model), manifest with { Files = ArtifactChecksums.ForFolder(model, CancellationToken.None) });
+        CompiledJson.Write(CompiledLayout.Manifest(model), manifest with { Files = ArtifactChecksums.ForFolder(model, null, CancellationToken.None) });
     }
 
     private static void Copy(string source, string target)
