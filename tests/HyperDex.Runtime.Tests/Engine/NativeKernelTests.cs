@@ -1,8 +1,11 @@
 using System.Runtime.InteropServices;
 using HyperDex.Runtime.Compiled;
+using HyperDex.Runtime.Compiler;
+using HyperDex.Runtime.Diagnostics;
 using HyperDex.Runtime.Engine;
 using HyperDex.Runtime.Engine.Kernels;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace HyperDex.Runtime.Tests.Engine;
 
@@ -11,8 +14,15 @@ namespace HyperDex.Runtime.Tests.Engine;
 /// weights at model-like widths, that it is loaded where it can be, and that the switch falls back to managed.
 /// </summary>
 [Collection(nameof(ProjectionKernelTests))]
-public sealed unsafe class NativeKernelTests
+public sealed unsafe class NativeKernelTests : IDisposable
 {
+    private readonly string _temp = Directory.CreateTempSubdirectory("hdx-native-").FullName;
+    private readonly ITestOutputHelper _output;
+
+    public NativeKernelTests(ITestOutputHelper output) => _output = output;
+
+    public void Dispose() => Directory.Delete(_temp, recursive: true);
+
     [Fact]
     public void TheVariableDisablesOnlyWithAFalseValue()
     {
@@ -76,6 +86,56 @@ public sealed unsafe class NativeKernelTests
 
         Assert.True(worst > 0, "the native path rounds the activations, so some output must differ");
     }
+
+    /// <summary>
+    /// The real stories260K in bf16: its fp32 greedy text fed as prompts of growing length (prefill steps) gives the
+    /// fp32 model's next token with the native kernel and without it, and the last logits stay within the bf16 bound
+    /// of DtypeFidelityTests (0.25) of fp32's; the errors of both paths are printed.
+    /// </summary>
+    [SkippableFact]
+    public void Bf16PrefillOfStories260KMatchesFp32WithAndWithoutTheNativeKernel()
+    {
+        string source = SharedData.Require("models/stories260K");
+        int[] text = File.ReadAllText(Path.Combine(source, "expected_token_ids.txt")).Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Select(int.Parse).Take(48).Prepend(1).ToArray();
+        using var fp32 = HostEngine.Load(Compile(source, HdxDtype.F32));
+        using var bf16 = HostEngine.Load(Compile(source, HdxDtype.BF16));
+        bool wasDisabled = NativeKernels.Disabled;
+        try
+        {
+            foreach (bool native in NativeKernels.Bf16Gemm ? new[] { false, true } : new[] { false })
+            {
+                NativeKernels.Disabled = !native;
+                double worst = 0;
+                for (int length = ProjectionJob.BlockedMinRows; length < text.Length; length += 3)
+                {
+                    float[] expected = LastLogits(fp32, text.AsSpan(0, length));
+                    float[] actual = LastLogits(bf16, text.AsSpan(0, length));
+                    Assert.Equal(text[length], Array.IndexOf(actual, actual.Max()));
+                    worst = Math.Max(worst, expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second)));
+                }
+
+                _output.WriteLine(FormattableString.Invariant($"bf16 prefill, native kernel {(native ? "on" : "off")}: max |logit error| vs fp32 {worst:G3}"));
+                Assert.True(worst < 0.25, $"bf16 prefill (native {native}) max logit error {worst}");
+            }
+        }
+        finally
+        {
+            NativeKernels.Disabled = wasDisabled;
+        }
+    }
+
+    private static float[] LastLogits(HostEngine engine, ReadOnlySpan<int> prompt)
+    {
+        using var sequence = engine.CreateSequence(prompt.Length + 1);
+        var logits = new float[engine.VocabSize];
+        engine.Forward(sequence, prompt, logits);
+        return logits;
+    }
+
+    private string Compile(string source, HdxDtype dtype) =>
+        ModelCompiler.Compile(new CompileOptions { SourcePath = source, OutputPath = Path.Combine(_temp, dtype.ToUserName()), Dtype = dtype, MaxLength = 128 },
+            NullReporter.Instance, CancellationToken.None).Path;
 
     /// <summary>y = x · Wᵀ over a bf16 image of <paramref name="weights"/>, with the native kernel on or off; the panels it ran.</summary>
     private static (float[] Output, long NativePanels) Project(float[] weights, int rows, int cols, ActivationBuffer input, int tokens, bool native)

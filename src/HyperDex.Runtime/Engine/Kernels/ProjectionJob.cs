@@ -30,7 +30,12 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     /// <summary>This step's bf16 input rows (pinned, <see cref="_paddedCols"/> apart), or null: managed kernels only.</summary>
     private ushort* _bf16Input;
 
-    public ProjectionJob(IReadOnlyList<Target> targets, int workers)
+    /// <param name="roundsInput">
+    /// False keeps the input exact (no bf16 rounding by the native kernel): for a decision that is discrete, such as
+    /// a mixture-of-experts router, where a rounding-sized change of a logit may pick another expert (llama.cpp
+    /// likewise keeps router weights in fp32).
+    /// </param>
+    public ProjectionJob(IReadOnlyList<Target> targets, int workers, bool roundsInput = true)
     {
         _targets = targets.ToArray();
         _firstRow = new int[_targets.Length + 1];
@@ -48,7 +53,7 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         }
 
         _decodeInput = new DecodeInput(_targets.Select(t => t.Weight.Dtype).ToHashSet(), _paddedCols, BlockedMinRows - 1);
-        _hasBf16 = _targets.Any(t => t.Weight.Dtype == HdxDtype.BF16);
+        _hasBf16 = roundsInput && _targets.Any(t => t.Weight.Dtype == HdxDtype.BF16);
     }
 
     /// <summary>
