@@ -65,6 +65,12 @@ function Invoke-ModuleBuild($Build) {
     $stray = Get-ChildItem $Build.ModuleRoot -File -Filter *.dll | Where-Object Name -NotLike 'HyperDex.PowerShell.*'
     if ($stray) { throw "Only HyperDex.PowerShell.* may sit beside the manifest; found $($stray.Name -join ', ')" }
     if (-not (Test-Path (Join-Path $dependencies 'HyperDex.Runtime.dll'))) { throw 'HyperDex.Runtime.dll missing from dependencies/' }
+    # The native kernels (src/native/hdxkernels) come with the runtime's publish output when a C compiler was found.
+    $nativeKernels = Join-Path $dependencies 'runtimes/linux-x64/native/libhdxkernels.so'
+    if (Test-Path $nativeKernels) { Write-Host "Native kernels: $nativeKernels (AVX512-BF16 bf16 prefill)" }
+    elseif ($IsLinux -and [Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64') {
+        Write-Host 'Native kernels: not built (no C compiler: set CC or install cc); the module uses its managed kernels'
+    }
     Write-Host "Module: $($Build.ModuleRoot)"
 }
 

@@ -3,19 +3,24 @@ using HyperDex.Runtime.Compiled;
 using HyperDex.Runtime.Compiler;
 using HyperDex.Runtime.Diagnostics;
 using HyperDex.Runtime.Engine;
+using HyperDex.Runtime.Engine.Kernels;
 using HyperDex.Runtime.Generation;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace HyperDex.Runtime.Tests.Architectures;
 
 /// <summary>
 /// Every architecture of ../shared/models/arch compiled and run end to end against transformers' own output: the
 /// logits at the last prompt position within 1e-3 and greedy generation token for token (fp32, on one and two
-/// devices); bf16 and fp16 give the same tokens; int8 compiles and runs.
+/// devices); bf16 and fp16 give the same tokens, decoding and in prefill; int8 compiles and runs.
 /// </summary>
 public sealed class ArchitectureReferenceTests : IDisposable
 {
     private readonly string _temp = Directory.CreateTempSubdirectory("hdx-arch-").FullName;
+    private readonly ITestOutputHelper _output;
+
+    public ArchitectureReferenceTests(ITestOutputHelper output) => _output = output;
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
@@ -103,6 +108,64 @@ public sealed class ArchitectureReferenceTests : IDisposable
         var (q8Logits, tokens) = Run(int8, first.PromptIds, 8);
         Assert.All(q8Logits, value => Assert.True(float.IsFinite(value)));
         Assert.True(tokens.Length > first.PromptIds.Length);
+    }
+
+    /// <summary>
+    /// The reference's greedy sequence fed as one prompt (a prefill step, so the matrix-matrix kernels run: for bf16
+    /// the native AVX512-BF16 kernel where it is available, which rounds activations to bf16 as llama.cpp does), at
+    /// every length from <see cref="ProjectionJob.BlockedMinRows"/> on, against our fp32 prefill of the same prompt
+    /// (itself within 1e-3 of transformers): the logit error stays under 2% of fp32's logit range, and the predicted
+    /// token is the reference's unless that is a near-tie — fp32's margin between the two tokens within twice the
+    /// step's logit error (random-weight models have flat logits; the disagreements are counted and printed). The
+    /// mixture-of-experts models are exempt from the 2% bound: a rounding-sized change may pick another expert for a
+    /// token at some layer (mixtral, bf16 with the native kernel: 14% at one of 93 steps, ≤ 1.1% at the others).
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(Folders))]
+    public void Bf16AndFp16PrefillPredictsTheReferenceTokensUpToNearTies(string folder)
+    {
+        var reference = Reference.Load(folder);
+        using var fp32 = Compile(reference.Path, HdxDtype.F32, 1);
+        foreach (var dtype in new[] { HdxDtype.BF16, HdxDtype.F16 })
+        {
+            using var engine = Compile(reference.Path, dtype, 1);
+            int steps = 0, nearTies = 0;
+            double worstError = 0, worstShare = 0;
+            foreach (var c in reference.Cases)
+            {
+                for (int length = ProjectionJob.BlockedMinRows; length < c.GenerateIds.Length; length++)
+                {
+                    float[] exact = Prefill(fp32, c.GenerateIds.AsSpan(0, length));
+                    float[] ours = Prefill(engine, c.GenerateIds.AsSpan(0, length));
+                    double error = exact.Zip(ours, (a, b) => Math.Abs(a - b)).Max();
+                    double share = error / (exact.Max() - exact.Min());
+                    worstError = Math.Max(worstError, error);
+                    worstShare = Math.Max(worstShare, share);
+                    steps++;
+                    Assert.True(share < 0.02 || folder is "mixtral" or "qwen3_moe", $"{folder} {dtype} '{c.Prompt}' prefill of {length}: logit error {error} is {share:P1} of the range");
+                    int expected = c.GenerateIds[length];
+                    int actual = Sampler.ArgMax(ours);
+                    if (actual != expected)
+                    {
+                        nearTies++;
+                        double margin = exact[expected] - exact[actual];
+                        Assert.True(margin <= 2 * error, $"{folder} {dtype} '{c.Prompt}' prefill of {length}: token {actual} instead of " +
+                            $"{expected}, whose fp32 margin {margin} exceeds twice the logit error {error}");
+                    }
+                }
+            }
+
+            _output.WriteLine(FormattableString.Invariant(
+                $"{folder} {dtype.ToUserName()} prefill ({NativeKernels.Status}): {steps - nearTies}/{steps} tokens equal, {nearTies} near-ties; max |logit error| {worstError:G3} ({worstShare:P2} of the range)"));
+        }
+    }
+
+    private static float[] Prefill(HostEngine engine, ReadOnlySpan<int> prompt)
+    {
+        using var sequence = engine.CreateSequence(prompt.Length + 1);
+        var logits = new float[engine.VocabSize];
+        engine.Forward(sequence, prompt, logits);
+        return logits;
     }
 
     private HostEngine Compile(string source, HdxDtype dtype, int numDevice)

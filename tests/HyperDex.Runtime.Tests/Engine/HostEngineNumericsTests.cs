@@ -1,11 +1,13 @@
 using System.Text.Json.Nodes;
 using HyperDex.Runtime.Compiled;
 using HyperDex.Runtime.Engine;
+using HyperDex.Runtime.Engine.Kernels;
 using Xunit;
 
 namespace HyperDex.Runtime.Tests.Engine;
 
 /// <summary>The engine's logits against the scalar double-precision reference, for every device count, dtype and rope variant.</summary>
+[Collection(nameof(ProjectionKernelTests))] // flips NativeKernels.Disabled
 public sealed class HostEngineNumericsTests : IDisposable
 {
     private static readonly int[] Prompt = [1, 17, 200, 33, 5, 90, 45, 3, 250, 128, 64];
@@ -65,10 +67,29 @@ public sealed class HostEngineNumericsTests : IDisposable
         }
 
         var reference = new ScalarLlama(checkpoint);
-        foreach (int n in new[] { 1, 2 })
+        bool wasDisabled = NativeKernels.Disabled;
+        try
         {
-            using var engine = HostEngine.Load(model, n);
-            AssertMatchesReference(engine, reference, 1e-4);
+            // The managed kernels keep activations exact: fp32 accumulation of the widened weights.
+            NativeKernels.Disabled = true;
+            foreach (int n in new[] { 1, 2 })
+            {
+                using var engine = HostEngine.Load(model, n);
+                AssertMatchesReference(engine, reference, 1e-4);
+            }
+
+            NativeKernels.Disabled = wasDisabled;
+            if (dtype == HdxDtype.BF16 && NativeKernels.Bf16Gemm)
+            {
+                // The native bf16 prefill kernel rounds each activation by up to 2^-9 of itself (as llama.cpp does):
+                // the prompt step may then differ by about that much per layer, bounded here by 2^-8 (measured 2.9e-3).
+                using var engine = HostEngine.Load(model, 1);
+                AssertMatchesReference(engine, reference, Math.Pow(2, -8));
+            }
+        }
+        finally
+        {
+            NativeKernels.Disabled = wasDisabled;
         }
     }
 

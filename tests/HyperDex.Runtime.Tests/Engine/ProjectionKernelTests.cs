@@ -6,7 +6,7 @@ using Xunit;
 
 namespace HyperDex.Runtime.Tests.Engine;
 
-/// <summary>Flips <see cref="DotKernels.ForcePortable"/>, so it runs alone.</summary>
+/// <summary>Flips <see cref="DotKernels.ForcePortable"/> and <see cref="NativeKernels.Disabled"/>, so it runs alone.</summary>
 [CollectionDefinition(nameof(ProjectionKernelTests), DisableParallelization = true)]
 public sealed class ProjectionKernelCollection
 {
@@ -16,25 +16,29 @@ public sealed class ProjectionKernelCollection
 /// Every projection kernel (decode streaming, prefill panels, the portable fallback) against a double-precision
 /// reference over the widened weights, at odd sizes: rows that leave partial 4-row groups and 32-row panels, input
 /// widths that leave vector tails and partial weight-tile groups, token counts that leave partial 6-token tiles, two
-/// targets sharing one split, with and without bias.
+/// targets sharing one split, with and without bias. bf16 prefill runs both the managed panels and, where the native
+/// library works on this CPU, its AVX512-BF16 kernel (whose reference rounds the activations to bf16 as it does).
 /// </summary>
 [Collection(nameof(ProjectionKernelTests))]
 public sealed unsafe class ProjectionKernelTests
 {
-    public static TheoryData<HdxDtype, int, int, int, bool> Cases()
+    public static TheoryData<HdxDtype, int, int, int, bool, bool> Cases()
     {
-        var data = new TheoryData<HdxDtype, int, int, int, bool>();
+        var data = new TheoryData<HdxDtype, int, int, int, bool, bool>();
         foreach (bool portable in new[] { false, true })
         {
             foreach (var dtype in new[] { HdxDtype.F32, HdxDtype.F16, HdxDtype.BF16, HdxDtype.Q8 })
             {
-                int cols = dtype == HdxDtype.Q8 ? 96 : 37;
-                foreach (int tokens in new[] { 1, 3, 6, 13 })
+                foreach (bool native in dtype == HdxDtype.BF16 && !portable ? new[] { false, true } : new[] { false })
                 {
-                    data.Add(dtype, 71, cols, tokens, portable);
-                }
+                    int cols = dtype == HdxDtype.Q8 ? 96 : 37;
+                    foreach (int tokens in new[] { 1, 3, 6, 13, 29 })
+                    {
+                        data.Add(dtype, 71, cols, tokens, portable, native);
+                    }
 
-                data.Add(dtype, 64, dtype == HdxDtype.Q8 ? 256 : 80, 12, portable);
+                    data.Add(dtype, 64, dtype == HdxDtype.Q8 ? 256 : 80, 12, portable, native);
+                }
             }
         }
 
@@ -43,7 +47,7 @@ public sealed unsafe class ProjectionKernelTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void ProjectionMatchesTheReference(HdxDtype dtype, int rows, int cols, int tokens, bool portable)
+    public void ProjectionMatchesTheReference(HdxDtype dtype, int rows, int cols, int tokens, bool portable, bool native)
     {
         var random = new Random(rows * 31 + cols * 7 + tokens);
         float[] values = Enumerable.Range(0, rows * cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
@@ -73,9 +77,12 @@ public sealed unsafe class ProjectionKernelTests
         var output = new ActivationBuffer("y", rows + outputOffset + 2, tokens);
         byte* data = (byte*)NativeMemory.AlignedAlloc((nuint)image.Length, 64);
         bool wasPortable = DotKernels.ForcePortable;
+        bool wasDisabled = NativeKernels.Disabled;
+        long nativePanels = 0;
         try
         {
             DotKernels.ForcePortable = portable;
+            NativeKernels.Disabled = !native;
             using var pool = new ComputePool(2, "kernel-test");
             fixed (float* biasPointer = bias)
             {
@@ -95,22 +102,31 @@ public sealed unsafe class ProjectionKernelTests
                     Rows = tokens,
                 };
                 job.Run(pool);
+                nativePanels = job.NativePanels;
             }
         }
         finally
         {
             DotKernels.ForcePortable = wasPortable;
+            NativeKernels.Disabled = wasDisabled;
             NativeMemory.AlignedFree(data);
         }
 
         // The Q8 decode kernel multiplies int16 activations: the reference uses the same rounded activations.
         bool int16Activations = dtype == HdxDtype.Q8 && !portable && tokens < ProjectionJob.BlockedMinRows && MatVecKernels.IsSupported;
+        // The native bf16 kernel multiplies bf16 activations: where it ran, the reference rounds them the same way.
+        bool bf16Activations = native && NativeKernels.Bf16Gemm && tokens >= ProjectionJob.BlockedMinRows && MatVecKernels.IsSupported;
+        Assert.Equal(bf16Activations, nativePanels > 0);
         for (int t = 0; t < tokens; t++)
         {
             double[] x = input.Row(firstInputRow + t)[..cols].ToArray().Select(v => (double)v).ToArray();
             if (int16Activations)
             {
                 x = RoundToInt16Blocks(x);
+            }
+            else if (bf16Activations)
+            {
+                x = x.Select(v => (double)BitConverter.Int32BitsToSingle(TestCompiledModel.ToBFloat16((float)v) << 16)).ToArray();
             }
 
             for (int r = 0; r < rows; r++)

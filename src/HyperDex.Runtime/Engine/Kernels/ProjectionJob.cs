@@ -9,7 +9,9 @@ namespace HyperDex.Runtime.Engine.Kernels;
 /// The output rows of all matrices form one index range split across the device's workers; each matrix starts at a
 /// whole tile (<see cref="WeightTiles"/>) of it, so every worker's share is whole tiles. Decode (few rows) streams each
 /// tile exactly once through <see cref="MatVecKernels"/>. Prefill packs 32 weight rows once into an fp32 panel and
-/// applies it to every input row with the register-tiled <see cref="GemmKernels"/>: matrix-matrix work.
+/// applies it to every input row with the register-tiled <see cref="GemmKernels"/>: matrix-matrix work. For bf16
+/// weights, where the native library runs (<see cref="NativeKernels"/>), the input rows are rounded to bf16 once per
+/// step and each panel is multiplied as bf16 pairs with AVX512-BF16, as llama.cpp does.
 /// </summary>
 internal sealed unsafe class ProjectionJob : ParallelJob
 {
@@ -19,8 +21,21 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     private readonly int _maxCols;
     private readonly int _paddedCols;
     private readonly DecodeInput _decodeInput;
+    private readonly bool _hasBf16;
 
-    public ProjectionJob(IReadOnlyList<Target> targets, int workers)
+    /// <summary>The calling thread's bf16 copy of the input rows for the native kernel (grows, never shrinks).</summary>
+    [ThreadStatic]
+    private static ushort[]? t_bf16Input;
+
+    /// <summary>This step's bf16 input rows (pinned, <see cref="_paddedCols"/> apart), or null: managed kernels only.</summary>
+    private ushort* _bf16Input;
+
+    /// <param name="roundsInput">
+    /// False keeps the input exact (no bf16 rounding by the native kernel): for a decision that is discrete, such as
+    /// a mixture-of-experts router, where a rounding-sized change of a logit may pick another expert (llama.cpp
+    /// likewise keeps router weights in fp32).
+    /// </param>
+    public ProjectionJob(IReadOnlyList<Target> targets, int workers, bool roundsInput = true)
     {
         _targets = targets.ToArray();
         _firstRow = new int[_targets.Length + 1];
@@ -38,6 +53,7 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         }
 
         _decodeInput = new DecodeInput(_targets.Select(t => t.Weight.Dtype).ToHashSet(), _paddedCols, BlockedMinRows - 1);
+        _hasBf16 = roundsInput && _targets.Any(t => t.Weight.Dtype == HdxDtype.BF16);
     }
 
     /// <summary>
@@ -54,7 +70,39 @@ internal sealed unsafe class ProjectionJob : ParallelJob
             }
         }
 
-        pool.Run(this, TotalRows, MinRowsPerWorker);
+        if (!(_hasBf16 && MatVecKernels.IsSupported && !Streams && NativeKernels.Bf16Gemm))
+        {
+            _bf16Input = null;
+            pool.Run(this, TotalRows, MinRowsPerWorker);
+            return;
+        }
+
+        long length = (long)Rows * _paddedCols;
+        if (FirstInputRow < 0 || Rows < 0 || FirstInputRow + Rows > Input.Rows || _maxCols > Input.Width || length > Array.MaxLength)
+        {
+            throw new InvalidOperationException($"input rows {FirstInputRow}..{FirstInputRow + Rows} of {Input.Rows} do not fit the projection");
+        }
+
+        if (t_bf16Input is null || t_bf16Input.Length < length)
+        {
+            t_bf16Input = GC.AllocateUninitializedArray<ushort>((int)length, pinned: true);
+        }
+
+        // Rounded once here, read by every worker's panels; the array is pinned and the job ends within this call.
+        fixed (ushort* bf16 = t_bf16Input)
+        fixed (float* input = Input.Data)
+        {
+            NativeKernels.RoundRows(input + FirstInputRow * (long)Input.Width, Input.Width, Rows, _maxCols, bf16, _paddedCols);
+            _bf16Input = bf16;
+            try
+            {
+                pool.Run(this, TotalRows, MinRowsPerWorker);
+            }
+            finally
+            {
+                _bf16Input = null;
+            }
+        }
     }
 
     /// <summary>True when the decode kernels run: few input rows, AVX-512.</summary>
@@ -72,6 +120,11 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     public int FirstInputRow { get; set; }
 
     public int Rows { get; set; }
+
+    /// <summary>Panels this job has run on the native bf16 kernel (tests check that path is really taken).</summary>
+    public long NativePanels => Interlocked.Read(ref _nativePanels);
+
+    private long _nativePanels;
 
     /// <summary>Input rows from which packing a weight panel (prefill) beats streaming the rows once per input row.</summary>
     public const int BlockedMinRows = 6;
@@ -165,6 +218,13 @@ internal sealed unsafe class ProjectionJob : ParallelJob
             {
                 int span = NextSpan(r, end, Panel, ref target, out int local, out int count);
                 ref readonly Target t = ref _targets[target];
+                if (_bf16Input is not null && t.Weight.Dtype == HdxDtype.BF16)
+                {
+                    ExecuteNativePanel(t, local, count);
+                    r += span;
+                    continue;
+                }
+
                 int cols = t.Weight.Cols;
                 float[] panelArray = GemmKernels.Panel(t.Weight.PaddedCols);
                 int width = t.Output.Width;
@@ -206,6 +266,35 @@ internal sealed unsafe class ProjectionJob : ParallelJob
                 r += span;
             }
         }
+    }
+
+    /// <summary>
+    /// Prefill of one 32-row panel of a bf16 matrix by the native AVX512-BF16 kernel, over the bf16 input rows of
+    /// <see cref="Run"/>. The kernel trusts its arguments, so every range it touches is checked here first.
+    /// </summary>
+    private void ExecuteNativePanel(in Target t, int local, int count)
+    {
+        WeightTensor weight = t.Weight;
+        int width = t.Output.Width;
+        long lastTileEnd = ((long)(local + count - 1) / WeightTiles.TileRows + 1) * weight.TileBytes;
+        if (local % WeightTiles.TileRows != 0 || count < 1 || count > GemmKernels.PanelRows || local + count > weight.Rows
+            || lastTileEnd > weight.Length || weight.PaddedCols > _paddedCols
+            || t.OutputOffset + local + count > width || (long)Rows * width > t.Output.Data.Length)
+        {
+            throw new InvalidOperationException($"{weight.Name}: panel of rows {local}..{local + count} does not fit the image or the output");
+        }
+
+        float[] panelArray = GemmKernels.Panel(weight.PaddedCols);
+        fixed (float* panelBase = panelArray)
+        fixed (float* output = t.Output.Data)
+        {
+            // groups · 32 rows · 32 bf16 = PaddedCols · 64 bytes, within the fp32 panel's PaddedCols · 128.
+            uint* panel = (uint*)(((nint)panelBase + 63) & ~(nint)63);
+            NativeKernels.Bf16Panel(weight.Data, weight.TileBytes, weight.Groups, local, count, _bf16Input, _paddedCols, Rows,
+                output + t.OutputOffset + local, width, t.Bias is null ? null : t.Bias + local, panel);
+        }
+
+        Interlocked.Increment(ref _nativePanels);
     }
 
     /// <summary>Portable path: a tile's rows widened to fp32 in scratch, then <see cref="DotKernels"/>.</summary>

@@ -51,7 +51,8 @@ internal sealed unsafe class ExpertsOp : BoundOp
         _up = new ActivationBuffer("expert-up", intermediate);
         _down = new ActivationBuffer("expert-down", group.Width);
         _scratch = [_routerLogits, _gathered, _gate, _up, _down];
-        _router = new ProjectionJob([new ProjectionJob.Target(router, _routerLogits, 0, null)], workers);
+        // Routing picks experts by rank: its logits are computed from the exact input, never rounded to bf16.
+        _router = new ProjectionJob([new ProjectionJob.Target(router, _routerLogits, 0, null)], workers, roundsInput: false);
         _experts = experts.Select(e => new Expert(
             new ProjectionJob([new ProjectionJob.Target(e.Gate, _gate, 0, null), new ProjectionJob.Target(e.Up, _up, 0, null)], workers),
             new ProjectionJob([new ProjectionJob.Target(e.Down, _down, 0, null)], workers))).ToArray();
