@@ -6,10 +6,11 @@ BeforeDiscovery {
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
-    # A generated model large enough that an answer streams for a while (random weights: the text is noise).
+    # A generated model whose answers stream until Ctrl+C or -MaxNewTokens (random weights: the text is noise; --no-eos:
+    # greedy never picks </s>, so an answer does not end on its own before the test interrupts it).
     $source = Join-Path $TestDrive 'src'
     Invoke-TestTool @('make-model', '--out', $source, '--vocab', '274', '--hidden', '256', '--layers', '4', '--intermediate', '512',
-        '--max-positions', '4096') | Out-Null
+        '--max-positions', '4096', '--no-eos') | Out-Null
     [IO.File]::WriteAllText((Join-Path $source 'chat_template.jinja'),
         "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}`n{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}")
     $script:model = Invoke-HdxCompile -Path $source -OutputPath (Join-Path $TestDrive 'compiled')

@@ -4,7 +4,7 @@ namespace HyperDex.TestTools;
 
 /// <summary>
 /// `make-model --out DIR [--layers N] [--hidden N] [--heads N] [--kv-heads N] [--intermediate N] [--vocab N]
-/// [--max-positions N] [--tied] [--fill-vocab] [--shards N] [--dtype fp32|fp16|bf16] [--seed N] [--architecture NAME]`:
+/// [--max-positions N] [--tied] [--fill-vocab] [--no-eos] [--shards N] [--dtype fp32|fp16|bf16] [--seed N] [--architecture NAME]`:
 /// writes a tiny random-weight HF model folder (see <see cref="TinyModel"/>) and prints its path.
 /// </summary>
 public sealed class MakeModelCommand : ITestToolCommand
@@ -31,6 +31,7 @@ public sealed class MakeModelCommand : ITestToolCommand
             MaxPositions = arguments.GetInt("max-positions", defaults.MaxPositions),
             Tied = arguments.Has("tied"),
             FillVocab = arguments.Has("fill-vocab"),
+            NoEos = arguments.Has("no-eos"),
             Shards = arguments.GetInt("shards", defaults.Shards),
             Dtype = dtype,
             Seed = arguments.GetInt("seed", defaults.Seed),

@@ -39,6 +39,13 @@ public sealed record TinyModelSpec
     /// a random model picks can be decoded: for benchmarks that detokenize (the serving benchmark).
     /// </summary>
     public bool FillVocab { get; init; }
+
+    /// <summary>
+    /// The output row of &lt;/s&gt; is zero, so its logit is 0 while greedy decoding takes the largest of the other,
+    /// random logits (positive for all but a vanishing share of steps): an answer never ends by itself, for tests that
+    /// must interrupt one while it streams, however fast the engine is.
+    /// </summary>
+    public bool NoEos { get; init; }
 }
 
 /// <summary>
@@ -167,15 +174,22 @@ public static class TinyModel
         var values = new float[WriteChunk];
         var bytes = new byte[WriteChunk * sizeof(float)];
         int elementSize = SafetensorsDtypes.ElementSize(spec.Dtype);
+        string output = spec.Tied ? "model.embed_tokens.weight" : "lm_head.weight";
+        long eosStart = (long)EosId(spec) * spec.Hidden, eosEnd = eosStart + spec.Hidden;
         void WriteData(TensorSpec tensor, Stream stream)
         {
             bool norm = isNorm[tensor.Name];
+            bool silenceEos = spec.NoEos && tensor.Name == output;
             for (long done = 0; done < tensor.ElementCount; done += WriteChunk)
             {
                 int count = (int)Math.Min(WriteChunk, tensor.ElementCount - done);
                 for (int i = 0; i < count; i++)
                 {
                     values[i] = norm ? 1 + (0.1f * Normal(random)) : 0.05f * Normal(random);
+                    if (silenceEos && done + i >= eosStart && done + i < eosEnd)
+                    {
+                        values[i] = 0;
+                    }
                 }
 
                 ElementConversion.FromSingle(values.AsSpan(0, count), spec.Dtype, bytes.AsSpan(0, count * elementSize));
