@@ -48,6 +48,32 @@ public class ComputePoolTests
         }
     }
 
+    /// <summary>Runs <paramref name="body"/> while <paramref name="count"/> threads spin on arithmetic.</summary>
+    private static void WithBusyThreads(int count, Action body)
+    {
+        using var stop = new CancellationTokenSource();
+        var busy = Enumerable.Range(0, count).Select(_ => new Thread(() =>
+        {
+            double x = 1;
+            while (!stop.IsCancellationRequested)
+            {
+                x = (x * 1.0000001) + 1e-9;
+            }
+
+            GC.KeepAlive(x);
+        })).ToList();
+        busy.ForEach(t => t.Start());
+        try
+        {
+            body();
+        }
+        finally
+        {
+            stop.Cancel();
+            busy.ForEach(t => t.Join());
+        }
+    }
+
     [Fact]
     public void EveryIndexRunsExactlyOnceInEveryJob()
     {
@@ -59,29 +85,12 @@ public class ComputePoolTests
     public void EveryIndexRunsExactlyOnceWhileBusyThreadsHoldTheCores()
     {
         // More busy threads than cores: helpers wake late or are preempted inside chunks, the caller takes their share.
-        using var stop = new CancellationTokenSource();
-        var busy = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => new Thread(() =>
-        {
-            double x = 1;
-            while (!stop.IsCancellationRequested)
-            {
-                x = (x * 1.0000001) + 1e-9;
-            }
-
-            GC.KeepAlive(x);
-        })).ToList();
-        busy.ForEach(t => t.Start());
-        try
+        WithBusyThreads(Environment.ProcessorCount, () =>
         {
             using var pool = new ComputePool(2, "pool-test");
             RunMany(pool, 3000);
             Assert.InRange(pool.ActiveWorkers, 1, pool.Workers);
-        }
-        finally
-        {
-            stop.Cancel();
-            busy.ForEach(t => t.Join());
-        }
+        });
     }
 
     [Fact]
@@ -90,21 +99,10 @@ public class ComputePoolTests
         // Decode repeats jobs of one size back to back. A helper preempted between counting its last chunk and
         // signalling completion could signal a later job of the same size as done (ComputePool.WaitForChunks): Run
         // returned with chunks still being computed, and their late counts made a later job wait forever (seen once in
-        // the benchmark's contention run). Busy threads (more than cores) make preemptions frequent; the window is a
-        // few instructions, so this stress run catches it only sometimes; it is bounded so a hang fails, not blocks.
-        using var stop = new CancellationTokenSource();
-        var busy = Enumerable.Range(0, Environment.ProcessorCount + 1).Select(_ => new Thread(() =>
-        {
-            double x = 1;
-            while (!stop.IsCancellationRequested)
-            {
-                x = (x * 1.0000001) + 1e-9;
-            }
-
-            GC.KeepAlive(x);
-        })).ToList();
-        busy.ForEach(t => t.Start());
-        try
+        // the benchmark's contention run). Busy threads (more than cores) make preemptions frequent. That window is a few
+        // instructions and is caught only sometimes; the counter race below hung the old pool in 2 of 2 runs. The run is
+        // bounded, so a hang fails instead of blocking.
+        WithBusyThreads(Environment.ProcessorCount + 1, () =>
         {
             int incomplete = 0;
             var worker = new Thread(() =>
@@ -124,16 +122,11 @@ public class ComputePoolTests
                         incomplete++;
                     }
                 }
-            });
-            worker.Start();
-            Assert.True(worker.Join(TimeSpan.FromSeconds(30)), "a job of the pool never completed");
-            Assert.Equal(0, incomplete);
-        }
-        finally
-        {
-            stop.Cancel();
-            busy.ForEach(t => t.Join());
-        }
+        });
+        worker.Start();
+        Assert.True(worker.Join(TimeSpan.FromSeconds(30)), "a job of the pool never completed");
+        Assert.Equal(0, incomplete);
+        });
     }
 
     /// <summary>The caller's chunks take a while; a helper's chunk takes far longer, as if the helper were preempted.</summary>
