@@ -73,7 +73,10 @@ public sealed class BatchSchedulerTests : IClassFixture<ServingModel>
         using var model = LoadedModel.Load(_model.Path, options: new HostEngineOptions { KvSequences = 4, PrefixCacheBytes = 0 });
         using var scheduler = new BatchScheduler(model.Engine, "test");
         using var cancel = new CancellationTokenSource();
-        var doomed = Schedule(model, [1, 2, 3], 200, cancellation: cancel.Token);
+        // Far more tokens than the few steps the cancellation takes to land: with 200 the tiny model could generate
+        // them all before the scheduler saw the cancellation (its stream is not back-pressured).
+        const int doomedTokens = 2000;
+        var doomed = Schedule(model, [1, 2, 3], doomedTokens, cancellation: cancel.Token);
         var other = Schedule(model, [4, 5], 40);
         scheduler.Submit(doomed);
         scheduler.Submit(other);
@@ -81,7 +84,7 @@ public sealed class BatchSchedulerTests : IClassFixture<ServingModel>
         cancel.Cancel();
         var rest = await Drain(doomed);
         Assert.Equal(FinishReason.Cancelled, doomed.FinishReason);
-        Assert.True(rest.Count < 199);
+        Assert.True(rest.Count < doomedTokens - 1);
         Assert.Equal(40, (await Drain(other)).Count);
         Assert.Equal(model.Engine.Blocks.BlockCount, model.Engine.Blocks.FreeBlocks);
     }
