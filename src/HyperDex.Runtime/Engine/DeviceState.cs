@@ -30,7 +30,7 @@ internal sealed class DeviceState : IDisposable
 
     public BoundOp[] Ops { get; set; } = Array.Empty<BoundOp>();
 
-    public long MemoryBytes => Image.Length + Kv.Values.Sum(kv => (kv.Keys.LongLength + kv.Values.LongLength) * sizeof(float))
+    public long MemoryBytes => Image.Length + Kv.Values.Sum(kv => 2 * kv.Length * sizeof(float))
         + Buffers.Values.Concat(Scratch).Sum(b => b.Data.LongLength * sizeof(float));
 
     /// <summary>Collectives executed so far; its parity picks the all-reduce buffer.</summary>
@@ -61,6 +61,10 @@ internal sealed class DeviceState : IDisposable
     {
         Pool.Dispose();
         Image.Dispose();
+        foreach (var storage in Kv.Values)
+        {
+            storage.Dispose();
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using HyperDex.Runtime.Engine;
 
 namespace HyperDex.TestTools.Bench;
 
@@ -12,6 +13,7 @@ namespace HyperDex.TestTools.Bench;
 /// </summary>
 public sealed unsafe class ReadBandwidthProbe : IDisposable
 {
+    private readonly HugePageMemory _memory;
     private readonly int* _buffer;
     private readonly long _words;
     private readonly int _threads = Environment.ProcessorCount;
@@ -19,7 +21,8 @@ public sealed unsafe class ReadBandwidthProbe : IDisposable
     public ReadBandwidthProbe(long bufferBytes)
     {
         _words = bufferBytes / sizeof(int);
-        _buffer = (int*)HugePageMemory.Allocate(_words * sizeof(int));
+        _memory = new HugePageMemory(_words * sizeof(int));
+        _buffer = (int*)_memory.Pointer;
 
         // Touch every page from the threads that will read it (first-touch placement), with non-zero data.
         Parallel.For(0, _threads, t =>
@@ -66,5 +69,5 @@ public sealed unsafe class ReadBandwidthProbe : IDisposable
         return _words * sizeof(int) / seconds;
     }
 
-    public void Dispose() => HugePageMemory.Free(_buffer);
+    public void Dispose() => _memory.Dispose();
 }

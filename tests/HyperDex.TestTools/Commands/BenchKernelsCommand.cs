@@ -161,13 +161,15 @@ public sealed unsafe class BenchKernelsCommand : ITestToolCommand
     /// <summary>A random weight matrix in an image dtype, in native memory on huge pages like a mapped image.</summary>
     private sealed class BenchMatrix : IDisposable
     {
+        private readonly HugePageMemory _memory;
         private readonly byte* _data;
 
         public BenchMatrix(HdxDtype dtype, int rows, int cols)
         {
             Bytes = WeightTiles.MatrixBytes(dtype, rows, cols);
             Elements = (long)rows * cols;
-            _data = (byte*)HugePageMemory.Allocate(Bytes);
+            _memory = new HugePageMemory(Bytes);
+            _data = _memory.Pointer;
             var random = new Random(7);
             var row = new float[cols];
             using var stream = new UnmanagedMemoryStream(_data, 0, Bytes, FileAccess.Write);
@@ -205,6 +207,6 @@ public sealed unsafe class BenchKernelsCommand : ITestToolCommand
             return new ProjectionJob([new ProjectionJob.Target(Weight, output, 0, null)], workers) { Input = input, Rows = tokens };
         }
 
-        public void Dispose() => HugePageMemory.Free(_data);
+        public void Dispose() => _memory.Dispose();
     }
 }

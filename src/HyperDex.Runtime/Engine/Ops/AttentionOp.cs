@@ -172,8 +172,8 @@ internal sealed class AttentionOp : BoundOp
             int lowest = FirstPosition(step, t);
             int from = lowest / blockSize * blockSize;
             int heads = (last - first) * _group;
-            fixed (float* keys = _cache.Keys)
-            fixed (float* values = _cache.Values)
+            float* keys = _cache.Keys;
+            float* values = _cache.Values;
             fixed (float* scores = Scratch())
             fixed (float* q = _q.Data)
             fixed (float* o = _output.Data)
@@ -208,13 +208,13 @@ internal sealed class AttentionOp : BoundOp
             }
         }
 
-        private void ExecutePortable(int start, int end)
+        private unsafe void ExecutePortable(int start, int end)
         {
             StepContext step = Step!;
             int headDim = _cache.HeadDim;
             int blockSize = _cache.BlockSize;
-            float[] keys = _cache.Keys;
-            float[] values = _cache.Values;
+            float* keys = _cache.Keys;
+            float* values = _cache.Values;
             for (int item = start * _group; item < end * _group; item++)
             {
                 int t = item / Heads;
@@ -233,7 +233,7 @@ internal sealed class AttentionOp : BoundOp
                     int offset = _cache.Offset(blockTable[position / blockSize], kvHead, 0);
                     for (int slot = 0; slot < count; slot++)
                     {
-                        scores[position + slot] = TensorPrimitives.Dot(query, keys.AsSpan(offset + slot * headDim, headDim)) * _scale;
+                        scores[position + slot] = TensorPrimitives.Dot(query, new ReadOnlySpan<float>(keys + offset + (slot * headDim), headDim)) * _scale;
                     }
                 }
 
@@ -246,7 +246,7 @@ internal sealed class AttentionOp : BoundOp
                     int offset = _cache.Offset(blockTable[position / blockSize], kvHead, 0);
                     for (int slot = 0; slot < count; slot++)
                     {
-                        TensorPrimitives.MultiplyAdd(values.AsSpan(offset + slot * headDim, headDim), scores[position + slot], output, output);
+                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(values + offset + (slot * headDim), headDim), scores[position + slot], output, output);
                     }
                 }
             }

@@ -4,7 +4,7 @@ namespace HyperDex.Runtime.Engine.Ops;
 /// <see cref="Compiled.OpCode.KvWrite"/>: stores each row's k and v in the layer's cache at the row's position,
 /// through its sequence's block table.
 /// </summary>
-internal sealed class KvWriteOp(ActivationBuffer k, ActivationBuffer v, KvLayerStorage cache) : BoundOp
+internal sealed unsafe class KvWriteOp(ActivationBuffer k, ActivationBuffer v, KvLayerStorage cache) : BoundOp
 {
     public override void Execute(DeviceState device, StepContext step)
     {
@@ -20,8 +20,8 @@ internal sealed class KvWriteOp(ActivationBuffer k, ActivationBuffer v, KvLayerS
             for (int head = 0; head < cache.KvHeads; head++)
             {
                 int offset = cache.Offset(block, head, slot);
-                keys.Slice(head * headDim, headDim).CopyTo(cache.Keys.AsSpan(offset, headDim));
-                values.Slice(head * headDim, headDim).CopyTo(cache.Values.AsSpan(offset, headDim));
+                keys.Slice(head * headDim, headDim).CopyTo(new Span<float>(cache.Keys + offset, headDim));
+                values.Slice(head * headDim, headDim).CopyTo(new Span<float>(cache.Values + offset, headDim));
             }
         }
     }

@@ -42,9 +42,9 @@ internal sealed unsafe class TiledAttention(ActivationBuffer q, ActivationBuffer
         fixed (float* panelBase = panelArray)
         fixed (float* qBase = q.Data)
         fixed (float* oBase = output.Data)
-        fixed (float* keys = cache.Keys)
-        fixed (float* values = cache.Values)
         {
+            float* keys = cache.Keys;
+            float* values = cache.Values;
             float* panel = (float*)(((nint)panelBase + 63) & ~(nint)63);
             for (int head = start; head < end; head++)
             {
