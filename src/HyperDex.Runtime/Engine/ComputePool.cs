@@ -16,8 +16,8 @@ internal abstract class ParallelJob
 /// <summary>
 /// Persistent helper threads of one device, built to degrade in proportion when the (shared) machine is busy:
 /// <list type="bullet">
-/// <item><see cref="Run"/> cuts an index range into a few chunks per worker that the caller and the helpers claim
-/// from one counter. A job is complete when its chunks are, not when every helper has checked in: a helper the
+/// <item><see cref="Run"/> cuts an index range into a few chunks per worker, smaller towards its end, that the caller
+/// and the helpers claim from one counter. A job is complete when its chunks are, not when every helper has checked in: a helper the
 /// scheduler has not run yet holds up nothing, as the caller takes the remaining chunks itself. The caller waits only
 /// for chunks already being computed.</item>
 /// <item>The counter carries the job's generation, so a helper that wakes late claims nothing of a job it did not see
@@ -42,6 +42,9 @@ internal sealed class ComputePool : IDisposable
     /// <summary>Chunks per worker: enough to even out a late worker, few enough to keep chunks large.</summary>
     private const int ChunksPerWorker = 4;
 
+    /// <summary>The last chunks of a job shrink to 1/<see cref="TailDivisions"/> of full size (<see cref="ChunkAt"/>).</summary>
+    private const int TailDivisions = 4;
+
     /// <summary>Parallel runs per adaptation window, and how many of them may stall before a worker is dropped.</summary>
     private const int Window = 64;
     private const int StallsToShrink = 8;
@@ -62,6 +65,8 @@ internal sealed class ComputePool : IDisposable
     private ParallelJob? _job;
     private int _count;
     private int _chunk;
+    private int _smallestChunk;
+    private int _granularity;
     private int _parts;
     private int _finished;
     private Exception? _error;
@@ -118,7 +123,10 @@ internal sealed class ComputePool : IDisposable
 
         int granularity = Math.Max(1, job.Granularity);
         int chunk = (int)Math.Max(Math.Max(1, minPerWorker), (count + (long)parts * ChunksPerWorker - 1) / (parts * ChunksPerWorker));
-        _chunk = (chunk + granularity - 1) / granularity * granularity;
+        _chunk = RoundUp(chunk, granularity);
+        int smallest = (int)Math.Max(Math.Max(1, minPerWorker), (count + (long)parts * TailDivisions * ChunksPerWorker - 1) / (parts * TailDivisions * ChunksPerWorker));
+        _smallestChunk = Math.Min(_chunk, RoundUp(smallest, granularity));
+        _granularity = granularity;
         _job = job;
         _parts = parts;
         _count = count;
@@ -193,7 +201,7 @@ internal sealed class ComputePool : IDisposable
                 return false;
             }
 
-            end = Math.Min(_count, start + _chunk);
+            end = Math.Min(_count, start + ChunkAt(start));
 
             // Succeeds only while the job is still this generation's with [start, ...) unclaimed, so _count and _chunk
             // read above were this job's: the caller closes the job (Close) before it sets them for the next one.
@@ -203,6 +211,21 @@ internal sealed class ComputePool : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// The size of the chunk that starts at <paramref name="start"/>: full size while much is left, then half of each
+    /// worker's fair share of the rest, down to a quarter of full size. The workers then finish within a small chunk
+    /// of each other; with equal chunks one idled for up to a whole one at the end (decode measured 3–7% faster on
+    /// bench-110m and bench-1b, alternating rounds in one process). Depends only on the start and the job's fields,
+    /// so a claim's compare-exchange still decides everything.
+    /// </summary>
+    private int ChunkAt(int start)
+    {
+        int share = RoundUp((_count - start) / (2 * _parts), _granularity);
+        return Math.Clamp(share, _smallestChunk, _chunk);
+    }
+
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
     /// <summary>
     /// Marks a completed job's counter as exhausted before the fields are reused. Without it, a helper that read the

@@ -74,6 +74,38 @@ public class ComputePoolTests
         }
     }
 
+    /// <summary>Records each chunk's (start, length).</summary>
+    private sealed class ChunkRecordingJob(int granularity) : ParallelJob
+    {
+        public System.Collections.Concurrent.ConcurrentBag<(int Start, int Length)> Chunks { get; } = new();
+
+        public override int Granularity => granularity;
+
+        public override void Execute(int start, int end, int worker) => Chunks.Add((start, end - start));
+    }
+
+    [Fact]
+    public void ChunksShrinkTowardsTheEndOfAJobSoWorkersFinishTogether()
+    {
+        using var pool = new ComputePool(2, "pool-test");
+        var job = new ChunkRecordingJob(granularity: 4);
+        pool.Run(job, 4096);
+        var chunks = job.Chunks.OrderBy(c => c.Start).ToList();
+
+        Assert.Equal(4096, chunks.Sum(c => c.Length));
+        Assert.Equal(512, chunks[0].Length); // full size: 4096 / (2 workers · 4 chunks each)
+        Assert.All(chunks, c => Assert.Equal(0, c.Length % 4));
+        for (int i = 1; i < chunks.Count; i++)
+        {
+            Assert.Equal(chunks[i - 1].Start + chunks[i - 1].Length, chunks[i].Start);
+            Assert.True(chunks[i].Length <= chunks[i - 1].Length, $"chunk {i} grew: {chunks[i - 1].Length} then {chunks[i].Length}");
+        }
+
+        // Down to a quarter of full size (the very last chunk is whatever is left).
+        Assert.Equal(128, chunks.Take(chunks.Count - 1).Min(c => c.Length));
+        Assert.True(chunks[^1].Length <= 128);
+    }
+
     [Fact]
     public void EveryIndexRunsExactlyOnceInEveryJob()
     {
