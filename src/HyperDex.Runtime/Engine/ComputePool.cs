@@ -122,10 +122,10 @@ internal sealed class ComputePool : IDisposable
         }
 
         int granularity = Math.Max(1, job.Granularity);
-        int chunk = (int)Math.Max(Math.Max(1, minPerWorker), (count + (long)parts * ChunksPerWorker - 1) / (parts * ChunksPerWorker));
-        _chunk = RoundUp(chunk, granularity);
-        int smallest = (int)Math.Max(Math.Max(1, minPerWorker), (count + (long)parts * TailDivisions * ChunksPerWorker - 1) / (parts * TailDivisions * ChunksPerWorker));
-        _smallestChunk = Math.Min(_chunk, RoundUp(smallest, granularity));
+        // The range cut into this many pieces, each at least minPerWorker and a whole number of granules.
+        int ChunkOf(int pieces) => RoundUp((int)Math.Max(Math.Max(1, minPerWorker), (count + (long)pieces - 1) / pieces), granularity);
+        _chunk = ChunkOf(parts * ChunksPerWorker);
+        _smallestChunk = ChunkOf(parts * ChunksPerWorker * TailDivisions);
         _granularity = granularity;
         _job = job;
         _parts = parts;
@@ -203,8 +203,9 @@ internal sealed class ComputePool : IDisposable
 
             end = Math.Min(_count, start + ChunkAt(start));
 
-            // Succeeds only while the job is still this generation's with [start, ...) unclaimed, so _count and _chunk
-            // read above were this job's: the caller closes the job (Close) before it sets them for the next one.
+            // Succeeds only while the job is still this generation's with [start, ...) unclaimed, so the job's fields
+            // read above (_count, and the chunk sizes ChunkAt read) were this job's: the caller closes the job (Close)
+            // before it sets them for the next one.
             if (Interlocked.CompareExchange(ref _state, ((long)generation << 32) | (uint)end, state) == state)
             {
                 return true;

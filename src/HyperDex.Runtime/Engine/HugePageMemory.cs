@@ -34,13 +34,25 @@ internal sealed unsafe partial class HugePageMemory : IDisposable
             {
                 _mapping = (void*)mapping;
                 Pointer = (byte*)((mapping + (nint)HugePageBytes - 1) & ~(nint)(HugePageBytes - 1));
-                _ = madvise((nint)Pointer, (nuint)bytes, MadviseHugePage); // a hint: without THP the memory is still zero and usable
+                Advise(Pointer, bytes); // without THP the memory is still zero and usable
                 return;
             }
         }
 
         _mappedBytes = 0;
         Pointer = (byte*)NativeMemory.AllocZeroed((nuint)bytes);
+    }
+
+    /// <summary>
+    /// Asks Linux for transparent huge pages over [start, start + length) (MADV_HUGEPAGE): a hint, ignored where THP is
+    /// off or the call fails. The weight images advise their file mappings through it too.
+    /// </summary>
+    public static void Advise(void* start, long length)
+    {
+        if (OperatingSystem.IsLinux() && length > 0)
+        {
+            _ = madvise((nint)start, (nuint)length, MadviseHugePage);
+        }
     }
 
     /// <summary>Start of the usable, zeroed memory (2 MB aligned when mapped).</summary>

@@ -8,7 +8,7 @@ namespace HyperDex.Runtime.Engine;
 /// One device's weight image (param/N/device{d}.bin), memory-mapped read-only: the OS pages weights in on first
 /// use and shares them between processes, so loading costs no copy.
 /// </summary>
-internal sealed unsafe partial class ParamImage : IDisposable
+internal sealed unsafe class ParamImage : IDisposable
 {
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
@@ -40,7 +40,8 @@ internal sealed unsafe partial class ParamImage : IDisposable
             byte* pointer = null;
             _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
             _base = pointer + _view.PointerOffset;
-            AdviseHugePages(pointer, _view.PointerOffset + size);
+            // Fewer TLB misses while decode streams every weight; a hint that kernels without file-backed THP ignore.
+            HugePageMemory.Advise(pointer, _view.PointerOffset + size);
         }
         catch
         {
@@ -62,26 +63,6 @@ internal sealed unsafe partial class ParamImage : IDisposable
 
     /// <summary>Bytes of the mapped image.</summary>
     public long Length { get; }
-
-    /// <summary>
-    /// Asks Linux for transparent huge pages over the mapping (fewer TLB misses while decode streams every weight);
-    /// a hint only: kernels without file-backed THP ignore it, and so do we if it fails.
-    /// </summary>
-    private static void AdviseHugePages(byte* start, long length)
-    {
-        if (OperatingSystem.IsLinux() && length > 0)
-        {
-            _ = NativeMethods.madvise((nint)start, (nuint)length, NativeMethods.MadviseHugePage);
-        }
-    }
-
-    private static partial class NativeMethods
-    {
-        public const int MadviseHugePage = 14;
-
-        [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
-        public static partial int madvise(nint address, nuint length, int advice);
-    }
 
     public bool TryGet(string name, out WeightTensor tensor) => _tensors.TryGetValue(name, out tensor!);
 
