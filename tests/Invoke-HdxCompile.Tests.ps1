@@ -48,7 +48,8 @@ Describe 'Invoke-HdxCompile' {
         Join-Path $out 'inst/2/device1.json' | Should -Exist
         $manifest = Get-Content (Join-Path $out 'hdx.json') -Raw | ConvertFrom-Json
         $manifest.variants.numDevice | Should -Be @(1, 2)
-        $manifest.sourceHashes.'model.safetensors' | Should -Be (Get-FileHash (Join-Path $source 'model.safetensors')).Hash.ToLowerInvariant()
+        $manifest.sourceHashes.'model.safetensors' | Should -Be ('xxh128:' + [string](Invoke-TestTool @('hash-file', '--path', (Join-Path $source 'model.safetensors'))))
+        $manifest.files.'param/2/device1.bin'.xxh128 | Should -Be ([string](Invoke-TestTool @('hash-file', '--path', (Join-Path $out 'param/2/device1.bin'))))
 
         (Invoke-HdxCompile -Path $source -OutputPath $out -NumDevice 2).Action | Should -Be 'Reuse'
         $forced = Invoke-HdxCompile -Path $source -OutputPath $out -Force

@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using HyperDex.Runtime.Diagnostics;
 
 namespace HyperDex.Runtime.Compiled;
@@ -51,7 +51,7 @@ public static class ArtifactChecksums
         return Path.Combine(root, key.Replace('/', Path.DirectorySeparatorChar));
     }
 
-    /// <summary>sha256 of a regular file, streamed, honouring cancellation; null when it is not a readable regular file.</summary>
+    /// <summary>XXH128 of a regular file, streamed, honouring cancellation; null when it is not a readable regular file.</summary>
     public static string? Hash(string path, out long size, Action<long>? progress, CancellationToken cancellation)
     {
         using FileStream? stream = RegularFile.OpenRead(path);
@@ -61,18 +61,21 @@ public static class ArtifactChecksums
             return null;
         }
 
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var hash = new XxHash128();
         var buffer = new byte[1 << 20];
         int read;
         while ((read = stream.Read(buffer, 0, buffer.Length)) > 0)
         {
             cancellation.ThrowIfCancellationRequested();
-            hash.AppendData(buffer, 0, read);
+            hash.Append(buffer.AsSpan(0, read));
             progress?.Invoke(read);
         }
 
-        return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+        return Hex(hash);
     }
+
+    /// <summary>The hash so far in xxHash's canonical form (big-endian, lower-case hex), the one xxh128sum prints.</summary>
+    public static string Hex(XxHash128 hash) => Convert.ToHexString(hash.GetCurrentHash()).ToLowerInvariant();
 
     private static IEnumerable<string> Files(string root, string relativeDirectory)
     {
@@ -96,7 +99,7 @@ public static class ArtifactChecksums
             }
 
             string hash = Hash(file, out long size, null, cancellation) ?? throw new IOException($"{file} is not a readable regular file");
-            checksums[Key(root, file)] = new FileChecksum { Size = size, Sha256 = hash };
+            checksums[Key(root, file)] = new FileChecksum { Size = size, Xxh128 = hash };
         }
 
         return checksums;

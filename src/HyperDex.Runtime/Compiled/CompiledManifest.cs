@@ -7,10 +7,11 @@ namespace HyperDex.Runtime.Compiled;
 public sealed record CompiledManifest
 {
     /// <summary>
-    /// 3: the general op set (<see cref="OpCode"/>: Norm, Project, Rotary, ... with modes by name); 2 had the fused
+    /// 4: checksums (files and sourceHashes) are XXH128, not SHA-256, so a compile and Test-HdxModel hash at memory
+    /// speed (DESIGN.md, "Checksums"); 3: the general op set (<see cref="OpCode"/>: Norm, Project, Rotary, ... with modes by name); 2 had the fused
     /// Llama-only ops; both store matrices in row-interleaved tiles (<see cref="WeightTiles"/>); 1 had them row-major.
     /// </summary>
-    public const int CurrentFormatVersion = 3;
+    public const int CurrentFormatVersion = 4;
 
     public int FormatVersion { get; init; } = CurrentFormatVersion;
 
@@ -19,7 +20,10 @@ public sealed record CompiledManifest
 
     public required string SourcePath { get; init; }
 
-    /// <summary>sha256 (lower-case hex) of every source file read, by file name relative to the source folder.</summary>
+    /// <summary>
+    /// Every source file read, by file name relative to the source folder: "xxh128:" and its hash, or "sha256:" and
+    /// the name of the Hugging Face cache blob it links to (<see cref="Compiler.ModelSource.HashFiles"/>).
+    /// </summary>
     public required IReadOnlyDictionary<string, string> SourceHashes { get; init; }
 
     public required ModelArchitecture Architecture { get; init; }

@@ -1,12 +1,12 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using HyperDex.Runtime.Compiled;
 
 namespace HyperDex.Runtime.Compiler;
 
 /// <summary>
 /// The write stream of one parameter image: writes gather into 4 MiB blocks that a background task writes to the
-/// file and hashes with SHA-256, so the conversion on the calling thread overlaps the write system calls and the
+/// file and hashes (XXH128), so the conversion on the calling thread overlaps the write system calls and the
 /// checksum, and hdx.json gets the image's checksum without reading the image back. The file is unbuffered (the
 /// blocks are the buffer) and not preallocated (on ext4 here, preallocating added kernel time in an A/B).
 /// <see cref="Complete"/> must be called for the file to be whole; disposing without it stops the writer.
@@ -16,7 +16,7 @@ internal sealed class ImageStream : Stream
     private const int BlockBytes = 4 << 20;
 
     private readonly FileStream _file;
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly XxHash128 _hash = new();
     // Two full blocks may wait while the caller fills a third: bounded memory, and the caller blocks when the disk lags.
     private readonly BlockingCollection<(byte[] Block, int Length)> _full = new(boundedCapacity: 2);
     private readonly ConcurrentQueue<byte[]> _free = new();
@@ -36,7 +36,7 @@ internal sealed class ImageStream : Stream
         _writer = Task.Factory.StartNew(WriteBlocks, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    /// <summary>Size and SHA-256 of what was written; after <see cref="Complete"/>.</summary>
+    /// <summary>Size and XXH128 of what was written; after <see cref="Complete"/>.</summary>
     public FileChecksum Checksum => _checksum ?? throw new InvalidOperationException("the image is not complete");
 
     public override bool CanRead => false;
@@ -83,7 +83,7 @@ internal sealed class ImageStream : Stream
         _writer.Wait();
         ThrowIfFailed();
         _file.Flush();
-        _checksum = new FileChecksum { Size = _position, Sha256 = Convert.ToHexString(_hash.GetHashAndReset()).ToLowerInvariant() };
+        _checksum = new FileChecksum { Size = _position, Xxh128 = ArtifactChecksums.Hex(_hash) };
     }
 
     public override void Flush()
@@ -108,7 +108,6 @@ internal sealed class ImageStream : Stream
             _writer.Wait();
             _full.Dispose();
             _file.Dispose();
-            _hash.Dispose();
         }
 
         base.Dispose(disposing);
@@ -139,7 +138,7 @@ internal sealed class ImageStream : Stream
                 try
                 {
                     _file.Write(block, 0, length);
-                    _hash.AppendData(block, 0, length);
+                    _hash.Append(block.AsSpan(0, length));
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {

@@ -231,9 +231,10 @@ public sealed class ModelSource : IDisposable
     }
 
     /// <summary>
-    /// SHA-256 of every source file, computed once per source. A file that links into a Hugging Face cache blob
-    /// named by a SHA-256 (an LFS file, verified against that hash when it was downloaded) takes the blob's name
-    /// instead of being read again, so checking a large downloaded model costs no read of its weights.
+    /// The hash of every source file, computed once per source: "xxh128:" and the file's XXH128 (a change detector
+    /// for the reuse check, at memory speed). A file that links into a Hugging Face cache blob named by a SHA-256 (an
+    /// LFS file, verified against that hash when it was downloaded) takes "sha256:" and the blob's name instead of
+    /// being read again, so checking a large downloaded model costs no read of its weights.
     /// </summary>
     public IReadOnlyDictionary<string, string> HashFiles(CancellationToken cancellation)
     {
@@ -249,13 +250,13 @@ public sealed class ModelSource : IDisposable
             string path = Path.Combine(Folder, file);
             if (VerifiedBlobHash(path) is string blob)
             {
-                hashes[file] = blob;
+                hashes[file] = "sha256:" + blob;
                 continue;
             }
 
             // In blocks, so a Ctrl+C (or a failed compile stopping SourceHashing) does not wait for a multi-GB file.
-            hashes[file] = ArtifactChecksums.Hash(path, out _, null, cancellation)
-                ?? throw new IOException($"{path} is not a readable regular file");
+            hashes[file] = "xxh128:" + (ArtifactChecksums.Hash(path, out _, null, cancellation)
+                ?? throw new IOException($"{path} is not a readable regular file"));
         }
 
         _hashes = hashes;

@@ -5,7 +5,7 @@ namespace HyperDex.Runtime.Engine;
 
 /// <summary>
 /// The fast structural check every load runs (<see cref="CompiledModelFiles.ReadManifest"/>): every artifact hdx.json
-/// lists exists with its recorded size, the small ones (programs, indexes, tokenizer) hash to their recorded sha256,
+/// lists exists with its recorded size, the small ones (programs, indexes, tokenizer) hash to their recorded XXH128,
 /// and every variant's programs and indexes are within bounds. Weight images are only sized here (hashing gigabytes
 /// at every load would cost seconds); <see cref="CompiledModelVerifier"/> checks them on demand.
 /// </summary>
@@ -61,7 +61,7 @@ internal static class CompiledModelCheck
         Action<string, long>? progress, CancellationToken cancellation)
     {
         string? path = ArtifactChecksums.Resolve(modelPath, key);
-        if (path is null || expected?.Sha256 is null)
+        if (path is null || expected?.Xxh128 is null)
         {
             return ("CompiledModelInvalid", $"{CompiledLayout.Manifest(modelPath)} lists '{key}', which is not a path inside the model folder");
         }
@@ -88,9 +88,9 @@ internal static class CompiledModelCheck
         }
 
         string? hash = ArtifactChecksums.Hash(path, out _, read => progress?.Invoke(key, read), cancellation);
-        return string.Equals(hash, expected.Sha256, StringComparison.OrdinalIgnoreCase)
+        return string.Equals(hash, expected.Xxh128, StringComparison.OrdinalIgnoreCase)
             ? null
-            : ("CompiledModelCorrupt", $"'{path}' does not match the sha256 hdx.json recorded (damaged or changed since it was compiled)");
+            : ("CompiledModelCorrupt", $"'{path}' does not match the xxh128 hdx.json recorded (damaged or changed since it was compiled)");
     }
 
     private static string? DeviceProblem(string modelPath, CompiledManifest manifest, int numDevice, int device)

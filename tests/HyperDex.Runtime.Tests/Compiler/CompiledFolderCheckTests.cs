@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using HyperDex.Runtime.Compiled;
 using HyperDex.Runtime.Compiler;
 using HyperDex.Runtime.Diagnostics;
@@ -89,7 +90,9 @@ public sealed class CompiledFolderCheckTests : IDisposable
         TinyModel.Write(Source, new TinyModelSpec());
         string weights = Path.Combine(Source, "model.safetensors");
         using var plain = ModelSource.Open(Source, null, scanNonFinite: false, CancellationToken.None);
-        string sha = plain.HashFiles(CancellationToken.None)["model.safetensors"];
+        var plainHashes = plain.HashFiles(CancellationToken.None);
+        Assert.All(plainHashes.Values, hash => Assert.Matches("^xxh128:[0-9a-f]{32}$", hash));
+        string sha = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(weights))).ToLowerInvariant();
 
         // The Hugging Face cache layout: snapshots/<commit>/<file> → ../../blobs/<sha256>.
         string blobs = Directory.CreateDirectory(_temp.Sub("repo/blobs")).FullName;
@@ -102,6 +105,35 @@ public sealed class CompiledFolderCheckTests : IDisposable
 
         File.CreateSymbolicLink(Path.Combine(snapshot, "model.safetensors"), Path.Combine("..", "..", "blobs", sha));
         using var linked = ModelSource.Open(snapshot, null, scanNonFinite: false, CancellationToken.None);
-        Assert.Equal(plain.HashFiles(CancellationToken.None), linked.HashFiles(CancellationToken.None));
+        var linkedHashes = linked.HashFiles(CancellationToken.None);
+        Assert.Equal("sha256:" + sha, linkedHashes["model.safetensors"]);
+        Assert.Equal(plainHashes.Where(h => h.Key != "model.safetensors"), linkedHashes.Where(h => h.Key != "model.safetensors"));
+    }
+
+    [Fact]
+    public void ChecksumsAreXxh128InTheFormXxhsumPrints()
+    {
+        // Reference values from xxhsum -H2 (xxHash 0.8), so a user can check an artifact with xxh128sum.
+        string empty = _temp.Sub("empty");
+        File.WriteAllBytes(empty, []);
+        string abc = _temp.Sub("abc");
+        File.WriteAllText(abc, "abc");
+        Assert.Equal("99aa06d3014798d86001c324468d497f", ArtifactChecksums.Hash(empty, out _, null, CancellationToken.None));
+        Assert.Equal("06b05ab6733a618578af5f94892f3950", ArtifactChecksums.Hash(abc, out long size, null, CancellationToken.None));
+        Assert.Equal(3, size);
+    }
+
+    [Fact]
+    public void TheImageChecksumTakenWhileWritingIsTheOneTheFileHashesTo()
+    {
+        TinyModel.Write(Source, new TinyModelSpec());
+        var manifest = Compile(Options(2)).Manifest;
+        foreach (int device in new[] { 0, 1 })
+        {
+            string image = CompiledLayout.ParamImage(Output, 2, device);
+            var recorded = manifest.Files![ArtifactChecksums.Key(Output, image)];
+            Assert.Equal(ArtifactChecksums.Hash(image, out long size, null, CancellationToken.None), recorded.Xxh128);
+            Assert.Equal(size, recorded.Size);
+        }
     }
 }
