@@ -15,12 +15,6 @@ internal sealed class ImageStream : Stream
 {
     private const int BlockBytes = 4 << 20;
 
-    // Each block goes to the kernel in write calls of this size. ext4 sizes page-cache folios by the write (Linux 6.x
-    // large folios), and large folios come from the high-order free blocks that a VM's free-page reporting hands back
-    // to the host, so every first touch of them faults on the host: on this machine's VM, 2.5 GB written cold took
-    // 4.0-4.5 s in 4 MiB writes, 3.0-3.1 s in 1 MiB and 2.4-2.5 s in 256 KiB (warm: 0.25-0.3 s for each size).
-    private const int WriteBytes = 256 << 10;
-
     private readonly FileStream _file;
     private readonly XxHash128 _hash = new();
     // Two full blocks may wait while the caller fills a third: bounded memory, and the caller blocks when the disk lags.
@@ -143,11 +137,7 @@ internal sealed class ImageStream : Stream
             {
                 try
                 {
-                    for (int offset = 0; offset < length; offset += WriteBytes)
-                    {
-                        _file.Write(block, offset, Math.Min(WriteBytes, length - offset));
-                    }
-
+                    _file.Write(block, 0, length);
                     _hash.Append(block.AsSpan(0, length));
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
