@@ -13,7 +13,7 @@ namespace HyperDex.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Enter, "HdxChat")]
 [OutputType(typeof(void))]
-public sealed class EnterHdxChatCommand : HdxCmdlet
+public sealed class EnterHdxChatCommand : SamplingCmdlet
 {
     private ModelLease? _lease;
 
@@ -42,40 +42,13 @@ public sealed class EnterHdxChatCommand : HdxCmdlet
     [ValidateNotNull]
     public IDictionary? Variables { get; set; }
 
-    [Parameter]
-    public SwitchParameter DoSample { get; set; }
-
-    [Parameter]
-    public double Temperature { get; set; }
-
-    [Parameter]
-    public int TopK { get; set; }
-
-    [Parameter]
-    public double TopP { get; set; }
-
-    [Parameter]
-    public int Seed { get; set; }
-
-    [Parameter]
-    public int MaxNewTokens { get; set; }
-
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 64)]
     public int NumDevice { get; set; } = 1;
 
     protected override void ProcessRecord()
     {
-        var bound = MyInvocation.BoundParameters;
-        var options = new SamplingOptions
-        {
-            DoSample = bound.ContainsKey(nameof(DoSample)) ? DoSample.IsPresent : null,
-            Temperature = bound.ContainsKey(nameof(Temperature)) ? Temperature : null,
-            TopK = bound.ContainsKey(nameof(TopK)) ? TopK : null,
-            TopP = bound.ContainsKey(nameof(TopP)) ? TopP : null,
-            Seed = bound.ContainsKey(nameof(Seed)) ? Seed : null,
-            MaxNewTokens = bound.ContainsKey(nameof(MaxNewTokens)) ? MaxNewTokens : null,
-        };
+        var options = BoundSampling();
         LoadedModel model;
         try
         {

@@ -14,7 +14,7 @@ namespace HyperDex.PowerShell.Commands;
 [OutputType(typeof(GenerationResult), ParameterSetName = [ResultSet])]
 [OutputType(typeof(TokenRecord), ParameterSetName = [StreamSet])]
 [OutputType(typeof(string), ParameterSetName = [SseSet])]
-public sealed class StartHdxGenerationCommand : HdxCmdlet
+public sealed class StartHdxGenerationCommand : SamplingCmdlet
 {
     private const string ResultSet = "Result";
     private const string StreamSet = "Stream";
@@ -61,27 +61,6 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
     public string? ChatTemplate { get; set; }
 
     [Parameter]
-    public SwitchParameter DoSample { get; set; }
-
-    [Parameter]
-    public double Temperature { get; set; }
-
-    [Parameter]
-    public int TopK { get; set; }
-
-    [Parameter]
-    public double TopP { get; set; }
-
-    [Parameter]
-    public double RepetitionPenalty { get; set; }
-
-    [Parameter]
-    public int Seed { get; set; }
-
-    [Parameter]
-    public int MaxNewTokens { get; set; }
-
-    [Parameter]
     [ValidateNotNull]
     public string[] Stop { get; set; } = [];
 
@@ -115,18 +94,7 @@ public sealed class StartHdxGenerationCommand : HdxCmdlet
 
     protected override void BeginProcessing()
     {
-        var bound = MyInvocation.BoundParameters;
-        _options = new SamplingOptions
-        {
-            DoSample = bound.ContainsKey(nameof(DoSample)) ? DoSample.IsPresent : null,
-            Temperature = bound.ContainsKey(nameof(Temperature)) ? Temperature : null,
-            TopK = bound.ContainsKey(nameof(TopK)) ? TopK : null,
-            TopP = bound.ContainsKey(nameof(TopP)) ? TopP : null,
-            RepetitionPenalty = bound.ContainsKey(nameof(RepetitionPenalty)) ? RepetitionPenalty : null,
-            Seed = bound.ContainsKey(nameof(Seed)) ? Seed : null,
-            MaxNewTokens = bound.ContainsKey(nameof(MaxNewTokens)) ? MaxNewTokens : null,
-            Stop = Stop,
-        };
+        _options = BoundSampling() with { Stop = Stop };
 
         try
         {
