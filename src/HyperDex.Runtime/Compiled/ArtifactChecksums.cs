@@ -75,7 +75,7 @@ public static class ArtifactChecksums
     }
 
     /// <summary>The hash so far in xxHash's canonical form (big-endian, lower-case hex), the one xxh128sum prints.</summary>
-    public static string Hex(XxHash128 hash) => Convert.ToHexString(hash.GetCurrentHash()).ToLowerInvariant();
+    internal static string Hex(XxHash128 hash) => Convert.ToHexString(hash.GetCurrentHash()).ToLowerInvariant();
 
     private static IEnumerable<string> Files(string root, string relativeDirectory)
     {

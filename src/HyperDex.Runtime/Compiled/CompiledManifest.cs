@@ -8,8 +8,9 @@ public sealed record CompiledManifest
 {
     /// <summary>
     /// 4: checksums (files and sourceHashes) are XXH128, not SHA-256, so a compile and Test-HdxModel hash at memory
-    /// speed (DESIGN.md, "Checksums"); 3: the general op set (<see cref="OpCode"/>: Norm, Project, Rotary, ... with modes by name); 2 had the fused
-    /// Llama-only ops; both store matrices in row-interleaved tiles (<see cref="WeightTiles"/>); 1 had them row-major.
+    /// speed (DESIGN.md, "Checksums are XXH128"); 3: the general op set (<see cref="OpCode"/>: Norm, Project, Rotary,
+    /// ... with modes by name); 2 had the fused Llama-only ops; 2 and later store matrices in row-interleaved tiles
+    /// (<see cref="WeightTiles"/>); 1 had them row-major.
     /// </summary>
     public const int CurrentFormatVersion = 4;
 
