@@ -33,6 +33,21 @@ Describe 'Test-HdxModel' {
         Test-HdxModel $copy -Quiet | Should -BeFalse
     }
 
+    It 'tells a null checksum in hdx.json apart from a listed path outside the folder' {
+        $copy = Join-Path $TestDrive 'edited'
+        Copy-Item $compiled.Path $copy -Recurse
+        $manifestPath = Join-Path $copy 'hdx.json'
+        $manifest = Get-Content $manifestPath -Raw | ConvertFrom-Json -AsHashtable
+        $manifest.files['param/1/device0.bin'].xxh128 = $null
+        $manifest.files['../outside.bin'] = @{ size = 1; xxh128 = '0' * 32 }
+        $manifest | ConvertTo-Json -Depth 20 | Set-Content $manifestPath
+
+        $problems = (Test-HdxModel $copy).Problems
+        $problems | Should -HaveCount 2
+        @($problems -match "^CompiledModelInvalid: .*'param/1/device0\.bin' without its xxh128 checksum") | Should -HaveCount 1
+        @($problems -match "^CompiledModelInvalid: .*'\.\./outside\.bin', which is not a path inside the model folder") | Should -HaveCount 1
+    }
+
     It 'gives an ErrorRecord with an ErrorId for a folder that is not a compiled model' {
         Test-HdxModel (Join-Path $TestDrive 'nowhere') -ErrorVariable failure -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $failure[0].FullyQualifiedErrorId | Should -BeLike 'CompiledModelNotFound*'

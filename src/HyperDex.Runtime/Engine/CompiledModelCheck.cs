@@ -61,9 +61,14 @@ internal static class CompiledModelCheck
         Action<string, long>? progress, CancellationToken cancellation)
     {
         string? path = ArtifactChecksums.Resolve(modelPath, key);
-        if (path is null || expected?.Xxh128 is null)
+        if (path is null)
         {
             return ("CompiledModelInvalid", $"{CompiledLayout.Manifest(modelPath)} lists '{key}', which is not a path inside the model folder");
+        }
+
+        if (expected?.Xxh128 is null)
+        {
+            return ("CompiledModelInvalid", $"{CompiledLayout.Manifest(modelPath)} lists '{key}' without its xxh128 checksum");
         }
 
         long size;
