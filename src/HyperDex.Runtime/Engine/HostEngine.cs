@@ -62,6 +62,23 @@ public sealed class HostEngine : IExecutionBackend
     /// </summary>
     public long MemoryBytes => _devices.Sum(d => d.MemoryBytes);
 
+    /// <summary>
+    /// Makes the whole KV block pool resident now. The pool's pages otherwise fault in as blocks are first used
+    /// (a one-shot generation touches only its own blocks), so a server's resident memory would climb for as long as
+    /// new blocks come into use and each fault would land in a request's step; a server commits it at start instead,
+    /// as llama.cpp's server clears its KV buffer at creation. Safe while sequences run: no value changes.
+    /// </summary>
+    public void CommitKvCache()
+    {
+        foreach (var device in _devices)
+        {
+            foreach (var storage in device.Kv.Values)
+            {
+                storage.Commit();
+            }
+        }
+    }
+
     /// <summary>True after a step failed inside a worker; the engine must then be reloaded.</summary>
     public bool IsFaulted => _fault is not null;
 

@@ -59,6 +59,13 @@ internal sealed unsafe class KvLayerStorage : IDisposable
 
     public float* Values => (float*)_values.Pointer;
 
+    /// <summary>Makes the keys and values resident now (<see cref="HugePageMemory.Commit"/>); their contents are unchanged.</summary>
+    public void Commit()
+    {
+        _keys.Commit();
+        _values.Commit();
+    }
+
     /// <summary>Copies every position of block <paramref name="source"/> into block <paramref name="target"/>.</summary>
     public void CopyBlock(int source, int target)
     {

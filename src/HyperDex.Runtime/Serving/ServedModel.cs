@@ -11,6 +11,8 @@ public sealed class ServedModel : IDisposable
     {
         Name = name;
         _lease = lease;
+        // Memory a server will need is taken at start: steady resident memory, and no page faults inside requests.
+        lease.Model.Engine.CommitKvCache();
         Scheduler = new BatchScheduler(lease.Model.Engine, name);
         Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     }

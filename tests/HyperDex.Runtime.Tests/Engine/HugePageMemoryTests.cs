@@ -1,9 +1,10 @@
+using System.Runtime.InteropServices;
 using HyperDex.Runtime.Engine;
 using Xunit;
 
 namespace HyperDex.Runtime.Tests.Engine;
 
-public unsafe class HugePageMemoryTests
+public unsafe partial class HugePageMemoryTests
 {
     [Fact]
     public void MemoryIsZeroedWritableAndAlignedForHugePages()
@@ -51,4 +52,36 @@ public unsafe class HugePageMemoryTests
         Assert.True(values.Slice(storage.Offset(0, 0, 0), blockFloats).SequenceEqual(values.Slice(storage.Offset(2, 0, 0), blockFloats)));
         Assert.Equal(-1, keys.Slice(storage.Offset(1, 0, 0), blockFloats).IndexOfAnyExcept(0f));
     }
+
+    [SkippableFact]
+    public void CommitMakesEveryPageResidentAndKeepsTheContents()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "mincore(2), which counts resident pages, is Linux's");
+        const long bytes = 8L << 20;
+        using var memory = new HugePageMemory(bytes);
+        memory.Pointer[5 * 4096 + 3] = 0x5A; // a value already there must survive, as a running sequence's would
+        Assert.True(ResidentPages(memory.Pointer, bytes) < bytes / 4096 / 2, "a fresh mapping should fault in on first use, not at allocation");
+
+        memory.Commit();
+
+        Assert.Equal(bytes / 4096, ResidentPages(memory.Pointer, bytes));
+        var span = new Span<byte>(memory.Pointer, checked((int)bytes));
+        Assert.Equal(0x5A, span[5 * 4096 + 3]);
+        span[5 * 4096 + 3] = 0;
+        Assert.Equal(-1, span.IndexOfAnyExcept((byte)0));
+    }
+
+    private static long ResidentPages(byte* start, long bytes)
+    {
+        var pages = new byte[bytes / 4096];
+        fixed (byte* vector = pages)
+        {
+            Assert.Equal(0, mincore((nint)start, (nuint)bytes, vector));
+        }
+
+        return pages.Count(p => (p & 1) != 0);
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int mincore(nint address, nuint length, byte* vector);
 }
