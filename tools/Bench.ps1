@@ -18,7 +18,7 @@
     (a copy of the checkpoint whose tokenizer decodes every id, since the server detokenizes what it streams) and
     drives it with 1, 4, 16 and 32 concurrent streaming clients × 64 new tokens: aggregate tok/s, TTFT, p50/p99
     inter-token latency and the 16:1 throughput ratio; then a soak of 32 clients × 200 requests (no errors, resident
-    memory growth after warm-up <= 5%, every KV block back in the pool).
+    memory growth after warm-up (the first tenth of the requests) <= 5%, every KV block back in the pool).
     With ../shared/tokenizers present it adds the tokenizer encode throughput. Figures are medians of several
     repetitions after a warm-up. Prints a table and writes out/bench/results.json (machine, commit, load, every figure).
     Beside our engine it measures llama.cpp (LLamaSharp.Backend.Cpu 0.30.0, a benchmark-only dependency of the tool) on
@@ -442,8 +442,8 @@ foreach ($serving in $results.serving) {
     $soak = $serving.soak
     [pscustomobject]@{
         'Throughput 16:1 (target >= 5)' = if ($null -ne $serving.throughputRatio16to1) { [math]::Round($serving.throughputRatio16to1, 2) } else { 'n/a' }
-        'Soak' = if ($soak) { '{0} requests, {1} errors, RSS growth {2:P1}, KV {3}/{4} free: {5}' -f $soak.requests, $soak.errors,
-            $soak.residentGrowth, $soak.kvBlocksFreeAtEnd, $soak.kvBlocks, $(if ($soak.pass) { 'pass' } else { 'FAIL' }) } else { 'skipped' }
+        'Soak' = if ($soak) { '{0} requests, {1} errors, RSS growth {2:P1} after warm-up ({3:P1} since the first answers), KV {4}/{5} free: {6}' -f $soak.requests, $soak.errors,
+            $soak.residentGrowth, $soak.residentGrowthSinceFirstRequests, $soak.kvBlocksFreeAtEnd, $soak.kvBlocks, $(if ($soak.pass) { 'pass' } else { 'FAIL' }) } else { 'skipped' }
     } | Format-List | Out-Host
 }
 
