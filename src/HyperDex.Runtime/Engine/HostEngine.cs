@@ -68,7 +68,7 @@ public sealed class HostEngine : IExecutionBackend
     /// new blocks come into use and each fault would land in a request's step; a server commits it at start instead,
     /// as llama.cpp's server clears its KV buffer at creation. Safe while sequences run: no value changes.
     /// </summary>
-    public void CommitKvCache()
+    internal void CommitKvCache()
     {
         foreach (var device in _devices)
         {

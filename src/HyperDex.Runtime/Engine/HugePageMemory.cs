@@ -16,7 +16,7 @@ internal sealed unsafe partial class HugePageMemory : IDisposable
 {
     private const long HugePageBytes = 2 << 20;
     private const int ProtectRead = 1, ProtectWrite = 2, MapPrivate = 2, MapAnonymous = 0x20, MadviseHugePage = 14, MadvisePopulateWrite = 23;
-    private const int PageBytes = 4096;
+    private const int PageBytes = 4096, InvalidArgument = 22;
 
     private readonly void* _mapping;
     private readonly nuint _mappedBytes;
@@ -59,20 +59,33 @@ internal sealed unsafe partial class HugePageMemory : IDisposable
     /// <summary>
     /// Makes every page resident now instead of at first use, without changing what the memory holds (it may be in
     /// use by another thread): MADV_POPULATE_WRITE (Linux 5.14+) faults the range in as writable, huge pages where
-    /// advised; where that is missing, one atomic add of 0 per 4 KB page does the same (an atomic read-modify-write
-    /// of the value already there, so a concurrent write is never lost).
+    /// advised; where the kernel does not know it (EINVAL), one atomic add of 0 per 4 KB page does the same (an
+    /// atomic read-modify-write of the value already there, so a concurrent write is never lost).
     /// </summary>
-    public void Commit()
+    /// <returns>0, or the errno with which the kernel refused to back the range (ENOMEM and the like): touching it
+    /// page by page then would only bring in the OOM killer, so nothing more is tried.</returns>
+    public int TryCommit()
     {
-        if (OperatingSystem.IsLinux() && _mappedBytes > 0 && madvise((nint)Pointer, (nuint)Bytes, MadvisePopulateWrite) == 0)
+        if (OperatingSystem.IsLinux() && _mappedBytes > 0)
         {
-            return;
+            if (madvise((nint)Pointer, (nuint)Bytes, MadvisePopulateWrite) == 0)
+            {
+                return 0;
+            }
+
+            int error = Marshal.GetLastPInvokeError();
+            if (error != InvalidArgument)
+            {
+                return error;
+            }
         }
 
         for (long offset = 0; offset < Bytes; offset += PageBytes)
         {
             Interlocked.Add(ref *(int*)(Pointer + offset), 0);
         }
+
+        return 0;
     }
 
     /// <summary>Start of the usable, zeroed memory (2 MB aligned when mapped).</summary>

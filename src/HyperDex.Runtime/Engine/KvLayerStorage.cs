@@ -59,11 +59,21 @@ internal sealed unsafe class KvLayerStorage : IDisposable
 
     public float* Values => (float*)_values.Pointer;
 
-    /// <summary>Makes the keys and values resident now (<see cref="HugePageMemory.Commit"/>); their contents are unchanged.</summary>
+    /// <summary>Makes the keys and values resident now (<see cref="HugePageMemory.TryCommit"/>); their contents are unchanged.</summary>
     public void Commit()
     {
-        _keys.Commit();
-        _values.Commit();
+        int error = _keys.TryCommit();
+        if (error == 0)
+        {
+            error = _values.TryCommit();
+        }
+
+        if (error != 0)
+        {
+            throw new HdxException("KvCacheTooLarge", HdxErrorKind.ResourceUnavailable,
+                $"could not make a layer's KV cache ({2 * Length * sizeof(float)} bytes) resident: the kernel refused with errno {error}",
+                Length, "Free memory, lower $HdxPrefixCacheSize (or -PrefixCacheSize where the model is loaded), or compile the model with a smaller -MaxLength.");
+        }
     }
 
     /// <summary>Copies every position of block <paramref name="source"/> into block <paramref name="target"/>.</summary>
