@@ -107,7 +107,7 @@ public sealed unsafe class NativeKernelTests : IDisposable
             {
                 NativeKernels.Disabled = !native;
                 double worst = 0;
-                for (int length = ProjectionJob.BlockedMinRows; length < text.Length; length += 3)
+                for (int length = ProjectionJob.NativeBf16BlockedMinRows; length < text.Length; length += 3)
                 {
                     float[] expected = LastLogits(fp32, text.AsSpan(0, length));
                     float[] actual = LastLogits(bf16, text.AsSpan(0, length));

@@ -32,7 +32,7 @@ public sealed unsafe class ProjectionKernelTests
                 foreach (bool native in dtype == HdxDtype.BF16 && !portable ? new[] { false, true } : new[] { false })
                 {
                     int cols = dtype == HdxDtype.Q8 ? 96 : 37;
-                    foreach (int tokens in new[] { 1, 3, 6, 13, 29 })
+                    foreach (int tokens in new[] { 1, 3, 6, 13, 16, 29 })
                     {
                         data.Add(dtype, 71, cols, tokens, portable, native);
                     }
@@ -115,7 +115,7 @@ public sealed unsafe class ProjectionKernelTests
         // The Q8 decode kernel multiplies int16 activations: the reference uses the same rounded activations.
         bool int16Activations = dtype == HdxDtype.Q8 && !portable && tokens < ProjectionJob.BlockedMinRows && MatVecKernels.IsSupported;
         // The native bf16 kernel multiplies bf16 activations: where it ran, the reference rounds them the same way.
-        bool bf16Activations = native && NativeKernels.Bf16Gemm && tokens >= ProjectionJob.BlockedMinRows && MatVecKernels.IsSupported;
+        bool bf16Activations = native && NativeKernels.Bf16Gemm && tokens >= ProjectionJob.NativeBf16BlockedMinRows && MatVecKernels.IsSupported;
         Assert.Equal(bf16Activations, nativePanels > 0);
         for (int t = 0; t < tokens; t++)
         {

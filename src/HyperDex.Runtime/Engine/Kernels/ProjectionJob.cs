@@ -106,7 +106,7 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     }
 
     /// <summary>True when the decode kernels run: few input rows, AVX-512.</summary>
-    private bool Streams => MatVecKernels.IsSupported && Rows < BlockedMinRows;
+    private bool Streams => MatVecKernels.IsSupported && Rows < (_hasBf16 && NativeKernels.Bf16Gemm ? NativeBf16BlockedMinRows : BlockedMinRows);
 
     /// <summary>Output rows of all targets together, each padded to whole tiles (the index range to split).</summary>
     public int TotalRows => _firstRow[^1];
@@ -126,11 +126,24 @@ internal sealed unsafe class ProjectionJob : ParallelJob
 
     private long _nativePanels;
 
-    /// <summary>Input rows from which packing a weight panel (prefill) beats streaming the rows once per input row.</summary>
-    public const int BlockedMinRows = 6;
+    /// <summary>
+    /// Input rows from which packing 32-row fp32 panels (prefill) beats streaming each weight tile once per input row.
+    /// Packing is a fixed cost per step (a scalar transpose of every weight), so it pays only over many rows: on
+    /// bench-110m (prefill of N-token prompts, 2026-12-06) streaming was 1.5–3.7× faster at 8, 16 and 32 rows in fp16
+    /// and int8 and 1.1–1.8× at 48 and 64, the panels won from 128. 17 lets a 16-sequence batched decode step of the
+    /// server stream (it ran 2.2× faster than packed) while keeping each job's <see cref="DecodeInput"/> (rows × its
+    /// widest input) small.
+    /// </summary>
+    public const int BlockedMinRows = 17;
+
+    /// <summary>
+    /// The same for bf16 weights where the native AVX512-BF16 kernel runs the panels (no packing, twice the multiply
+    /// rate): streaming won at 8 rows (445 vs 252 tok/s), the native panels at 16 (340 vs 316) and 32 (867 vs 320).
+    /// </summary>
+    public const int NativeBf16BlockedMinRows = 12;
 
     /// <summary>Whole 32-row panels in prefill, whole tiles otherwise.</summary>
-    public override int Granularity => MatVecKernels.IsSupported && Rows >= BlockedMinRows ? GemmKernels.PanelRows : WeightTiles.TileRows;
+    public override int Granularity => MatVecKernels.IsSupported && !Streams ? GemmKernels.PanelRows : WeightTiles.TileRows;
 
     public override void Execute(int start, int end, int worker)
     {
