@@ -35,7 +35,9 @@ internal static unsafe class GemmKernels
 
     /// <summary>
     /// Packs rows [row, row + count) of <paramref name="weight"/> (count ≤ 32; missing rows are zero) into
-    /// panel[k * 32 + r] for k below its padded width, one tile group at a time so the widened rows stay in L1.
+    /// panel[k * 32 + r] for k below its padded width, one tile group at a time so the widened rows stay in L1: each
+    /// group's rows are widened side by side ([32][columns]) and transposed into the panel in 8 × 8 register blocks.
+    /// The transpose was a scalar loop, a fixed cost per step that dominated steps of a few dozen rows.
     /// </summary>
     public static void Pack(WeightTensor weight, int row, int count, float* panel)
     {
@@ -43,6 +45,7 @@ internal static unsafe class GemmKernels
         t_group ??= new float[PanelRows * WeightTiles.GroupColumns(HdxDtype.Q8)];
         fixed (float* chunk = t_group)
         {
+            new Span<float>(chunk + count * columns, (PanelRows - count) * columns).Clear(); // missing rows, for every group
             for (int group = 0; group < weight.Groups; group++)
             {
                 for (int r = 0; r < count; r++)
@@ -50,22 +53,46 @@ internal static unsafe class GemmKernels
                     WeightRows.Chunk(weight, row + r, group, new Span<float>(chunk + r * columns, columns));
                 }
 
-                for (int k = 0; k < columns; k++)
+                float* target = panel + group * columns * (long)PanelRows;
+                for (int r = 0; r < PanelRows; r += 8)
                 {
-                    float* target = panel + (group * columns + k) * (long)PanelRows;
-                    int r = 0;
-                    for (; r < count; r++)
+                    for (int k = 0; k < columns; k += 8)
                     {
-                        target[r] = chunk[r * columns + k];
-                    }
-
-                    for (; r < PanelRows; r++)
-                    {
-                        target[r] = 0;
+                        Transpose8x8(chunk + r * columns + k, columns, target + k * PanelRows + r, PanelRows);
                     }
                 }
             }
         }
+    }
+
+    /// <summary>d[j * dStride + i] = s[i * sStride + j] for i, j &lt; 8 (unpack, shuffle, then swap 128-bit halves).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* s, int sStride, float* d, int dStride)
+    {
+        var t0 = Avx.UnpackLow(Avx.LoadVector256(s), Avx.LoadVector256(s + sStride));
+        var t1 = Avx.UnpackHigh(Avx.LoadVector256(s), Avx.LoadVector256(s + sStride));
+        var t2 = Avx.UnpackLow(Avx.LoadVector256(s + 2 * sStride), Avx.LoadVector256(s + 3 * sStride));
+        var t3 = Avx.UnpackHigh(Avx.LoadVector256(s + 2 * sStride), Avx.LoadVector256(s + 3 * sStride));
+        var t4 = Avx.UnpackLow(Avx.LoadVector256(s + 4 * sStride), Avx.LoadVector256(s + 5 * sStride));
+        var t5 = Avx.UnpackHigh(Avx.LoadVector256(s + 4 * sStride), Avx.LoadVector256(s + 5 * sStride));
+        var t6 = Avx.UnpackLow(Avx.LoadVector256(s + 6 * sStride), Avx.LoadVector256(s + 7 * sStride));
+        var t7 = Avx.UnpackHigh(Avx.LoadVector256(s + 6 * sStride), Avx.LoadVector256(s + 7 * sStride));
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(d + dStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(d + 2 * dStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(d + 3 * dStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(d + 4 * dStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(d + 5 * dStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(d + 6 * dStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(d + 7 * dStride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>
