@@ -128,11 +128,11 @@ internal sealed unsafe class ProjectionJob : ParallelJob
 
     /// <summary>
     /// Input rows from which packing 32-row fp32 panels (prefill) beats streaming each weight tile once per input row.
-    /// Packing is a fixed cost per step (a scalar transpose of every weight), so it pays only over many rows: on
-    /// bench-110m (prefill of N-token prompts, 2026-12-06) streaming was 1.5–3.7× faster at 8, 16 and 32 rows in fp16
-    /// and int8 and 1.1–1.8× at 48 and 64, the panels won from 128. 17 lets a 16-sequence batched decode step of the
-    /// server stream (it ran 2.2× faster than packed) while keeping each job's <see cref="DecodeInput"/> (rows × its
-    /// widest input) small.
+    /// Packing is a fixed cost per step (every weight widened and transposed), so it pays only over many rows: on
+    /// bench-110m (prefill of N-token prompts, 2026-12-06, scalar transpose) streaming was 1.5–3.7× faster at 8, 16 and
+    /// 32 rows in fp16 and int8 and 1.1–1.8× at 48 and 64, the panels won from 128; with the vectorised transpose a
+    /// 16-client server step still streamed 1.3× faster (325–348 vs 253–270 tok/s). 17 lets a 16-sequence batched
+    /// decode step stream while keeping each job's <see cref="DecodeInput"/> (rows × its widest input) small.
     /// </summary>
     public const int BlockedMinRows = 17;
 
