@@ -45,6 +45,52 @@ public sealed unsafe class ProjectionKernelTests
         return data;
     }
 
+    /// <summary>
+    /// A batched decode step streams its rows in pairs (each weight widened once for two rows): every row's output
+    /// must be bit-identical to the same row projected alone, so a sequence's tokens do not depend on its batch.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(HdxDtype.F32)]
+    [InlineData(HdxDtype.F16)]
+    [InlineData(HdxDtype.BF16)]
+    [InlineData(HdxDtype.Q8)]
+    public void StreamedRowsInABatchEqualTheRowsAlone(HdxDtype dtype)
+    {
+        Skip.IfNot(MatVecKernels.IsSupported, "the streaming decode kernels need AVX-512");
+        const int rows = 44, tokens = 7;
+        int cols = dtype == HdxDtype.Q8 ? 160 : 90;
+        var random = new Random(17);
+        float[] values = Enumerable.Range(0, rows * cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        byte[] image = TestCompiledModel.Tiled(dtype, values, rows, cols);
+        var input = new ActivationBuffer("x", cols, tokens);
+        for (int i = 0; i < input.Data.Length; i++)
+        {
+            input.Data[i] = (float)(random.NextDouble() * 2 - 1);
+        }
+
+        var batched = new ActivationBuffer("y", rows, tokens);
+        var alone = new ActivationBuffer("y1", rows, 1);
+        byte* data = (byte*)NativeMemory.AlignedAlloc((nuint)image.Length, 64);
+        try
+        {
+            image.CopyTo(new Span<byte>(data, image.Length));
+            var weight = new WeightTensor("w", dtype, rows, cols, data, image.Length);
+            using var pool = new ComputePool(2, "kernel-test");
+            new ProjectionJob([new ProjectionJob.Target(weight, batched, 0, null)], pool.Workers) { Input = input, Rows = tokens }.Run(pool);
+            var single = new ProjectionJob([new ProjectionJob.Target(weight, alone, 0, null)], pool.Workers) { Input = input, Rows = 1 };
+            for (int t = 0; t < tokens; t++)
+            {
+                single.FirstInputRow = t;
+                single.Run(pool);
+                Assert.Equal(alone.Row(0)[..rows].ToArray(), batched.Row(t)[..rows].ToArray());
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(data);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void ProjectionMatchesTheReference(HdxDtype dtype, int rows, int cols, int tokens, bool portable, bool native)

@@ -38,6 +38,31 @@ internal static unsafe class MatVecKernels
         }
     }
 
+    /// <summary>
+    /// <see cref="DotTile"/> for two input rows at once (batched decode, short prefill): each weight is loaded and
+    /// widened once for both. Each row's sums are formed exactly as <see cref="DotTile"/> forms them, so the results
+    /// are bit-identical to two single-row calls.
+    /// </summary>
+    public static void DotTile2(WeightTensor w, int tile, float* x0, float* x1, float* results0, float* results1)
+    {
+        byte* p = w.Tile(tile);
+        switch (w.Dtype)
+        {
+            case HdxDtype.F32:
+                DotTileF32((float*)p, x0, w.Groups, results0);
+                DotTileF32((float*)p, x1, w.Groups, results1);
+                break;
+            case HdxDtype.F16:
+                DotTile2F16((ushort*)p, x0, x1, w.Groups, results0, results1);
+                break;
+            case HdxDtype.BF16:
+                DotTile2BF16((ushort*)p, x0, x1, w.Groups, results0, results1);
+                break;
+            default:
+                throw new InvalidOperationException($"unsupported weight dtype {w.Dtype}");
+        }
+    }
+
     /// <summary>A group is 4 rows × 16 fp32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotTileF32(float* p, float* x, int groups, float* results)
@@ -115,6 +140,96 @@ internal static unsafe class MatVecKernels
         Finish(a0 + b0, a1 + b1, a2 + b2, a3 + b3, results);
     }
 
+    /// <summary><see cref="DotTileF16"/> over two input rows; the widened pairs are shared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DotTile2F16(ushort* p, float* x0, float* x1, int groups, float* results0, float* results1)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector512<float> d0 = default, d1 = default, d2 = default, d3 = default;
+        for (int g = 0; g < groups; g++, p += 128, x0 += 32, x1 += 32)
+        {
+            var even0 = Vector512.Load(x0);
+            var odd0 = Vector512.Load(x0 + 16);
+            var even1 = Vector512.Load(x1);
+            var odd1 = Vector512.Load(x1 + 16);
+            Widen.HalfPairs(Vector512.Load((int*)p), out var e, out var o);
+            a0 = Avx512F.FusedMultiplyAdd(e, even0, a0);
+            b0 = Avx512F.FusedMultiplyAdd(o, odd0, b0);
+            c0 = Avx512F.FusedMultiplyAdd(e, even1, c0);
+            d0 = Avx512F.FusedMultiplyAdd(o, odd1, d0);
+            Widen.HalfPairs(Vector512.Load((int*)(p + 32)), out e, out o);
+            a1 = Avx512F.FusedMultiplyAdd(e, even0, a1);
+            b1 = Avx512F.FusedMultiplyAdd(o, odd0, b1);
+            c1 = Avx512F.FusedMultiplyAdd(e, even1, c1);
+            d1 = Avx512F.FusedMultiplyAdd(o, odd1, d1);
+            Widen.HalfPairs(Vector512.Load((int*)(p + 64)), out e, out o);
+            a2 = Avx512F.FusedMultiplyAdd(e, even0, a2);
+            b2 = Avx512F.FusedMultiplyAdd(o, odd0, b2);
+            c2 = Avx512F.FusedMultiplyAdd(e, even1, c2);
+            d2 = Avx512F.FusedMultiplyAdd(o, odd1, d2);
+            Widen.HalfPairs(Vector512.Load((int*)(p + 96)), out e, out o);
+            a3 = Avx512F.FusedMultiplyAdd(e, even0, a3);
+            b3 = Avx512F.FusedMultiplyAdd(o, odd0, b3);
+            c3 = Avx512F.FusedMultiplyAdd(e, even1, c3);
+            d3 = Avx512F.FusedMultiplyAdd(o, odd1, d3);
+        }
+
+        const float rebias = 7.2057594e16f; // 2^56
+        Finish((a0 + b0) * rebias, (a1 + b1) * rebias, (a2 + b2) * rebias, (a3 + b3) * rebias, results0);
+        Finish((c0 + d0) * rebias, (c1 + d1) * rebias, (c2 + d2) * rebias, (c3 + d3) * rebias, results1);
+    }
+
+    /// <summary><see cref="DotTileBF16"/> over two input rows; the widened pairs are shared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DotTile2BF16(ushort* p, float* x0, float* x1, int groups, float* results0, float* results1)
+    {
+        var high = Vector512.Create(unchecked((int)0xFFFF0000));
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector512<float> d0 = default, d1 = default, d2 = default, d3 = default;
+        for (int g = 0; g < groups; g++, p += 128, x0 += 32, x1 += 32)
+        {
+            var even0 = Vector512.Load(x0);
+            var odd0 = Vector512.Load(x0 + 16);
+            var even1 = Vector512.Load(x1);
+            var odd1 = Vector512.Load(x1 + 16);
+            var v = Vector512.Load((int*)p);
+            var e = Avx512F.ShiftLeftLogical(v, 16).AsSingle();
+            var o = (v & high).AsSingle();
+            a0 = Avx512F.FusedMultiplyAdd(e, even0, a0);
+            b0 = Avx512F.FusedMultiplyAdd(o, odd0, b0);
+            c0 = Avx512F.FusedMultiplyAdd(e, even1, c0);
+            d0 = Avx512F.FusedMultiplyAdd(o, odd1, d0);
+            v = Vector512.Load((int*)(p + 32));
+            e = Avx512F.ShiftLeftLogical(v, 16).AsSingle();
+            o = (v & high).AsSingle();
+            a1 = Avx512F.FusedMultiplyAdd(e, even0, a1);
+            b1 = Avx512F.FusedMultiplyAdd(o, odd0, b1);
+            c1 = Avx512F.FusedMultiplyAdd(e, even1, c1);
+            d1 = Avx512F.FusedMultiplyAdd(o, odd1, d1);
+            v = Vector512.Load((int*)(p + 64));
+            e = Avx512F.ShiftLeftLogical(v, 16).AsSingle();
+            o = (v & high).AsSingle();
+            a2 = Avx512F.FusedMultiplyAdd(e, even0, a2);
+            b2 = Avx512F.FusedMultiplyAdd(o, odd0, b2);
+            c2 = Avx512F.FusedMultiplyAdd(e, even1, c2);
+            d2 = Avx512F.FusedMultiplyAdd(o, odd1, d2);
+            v = Vector512.Load((int*)(p + 96));
+            e = Avx512F.ShiftLeftLogical(v, 16).AsSingle();
+            o = (v & high).AsSingle();
+            a3 = Avx512F.FusedMultiplyAdd(e, even0, a3);
+            b3 = Avx512F.FusedMultiplyAdd(o, odd0, b3);
+            c3 = Avx512F.FusedMultiplyAdd(e, even1, c3);
+            d3 = Avx512F.FusedMultiplyAdd(o, odd1, d3);
+        }
+
+        Finish(a0 + b0, a1 + b1, a2 + b2, a3 + b3, results0);
+        Finish(c0 + d0, c1 + d1, c2 + d2, c3 + d3, results1);
+    }
+
     /// <summary>
     /// results[r] = Q8 row (4·tile + r) · x, x given by <see cref="DecodeInput"/> (int16 per block of 32, even then odd
     /// columns per 64). A group is 4 rows × 128 int8 then their 16 scales [row][block]. Each 64-byte load of a row is
@@ -150,6 +265,70 @@ internal static unsafe class MatVecKernels
         }
 
         Finish(a0, a1, a2, a3, results);
+    }
+
+    /// <summary><see cref="DotTileQ8"/> over two input rows; the sign-extended weights are shared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void DotTile2Q8(WeightTensor w, int tile, short* x0, float* xScales0, short* x1, float* xScales1, float* results0, float* results1)
+    {
+        byte* p = w.Tile(tile);
+        Vector512<int> r0h0 = ScaleLanes(0), r0h1 = ScaleLanes(2), r1h0 = ScaleLanes(4), r1h1 = ScaleLanes(6);
+        Vector512<int> r2h0 = ScaleLanes(8), r2h1 = ScaleLanes(10), r3h0 = ScaleLanes(12), r3h1 = ScaleLanes(14);
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int g = 0; g < w.Groups; g++, p += 576, x0 += 128, x1 += 128, xScales0 += 4, xScales1 += 4)
+        {
+            var weightScales = Vector512.Load((float*)(p + 512));
+            var scales0 = weightScales * Avx512F.BroadcastVector128ToVector512(xScales0);
+            var scales1 = weightScales * Avx512F.BroadcastVector128ToVector512(xScales1);
+            var even0 = Vector512.Load(x0);
+            var odd0 = Vector512.Load(x0 + 32);
+            var even1 = Vector512.Load(x1);
+            var odd1 = Vector512.Load(x1 + 32);
+            Q8Pairs2(p, even0, odd0, even1, odd1, out var s0, out var s1);
+            a0 = Avx512F.FusedMultiplyAdd(s0, Avx512F.PermuteVar16x32(scales0, r0h0), a0);
+            c0 = Avx512F.FusedMultiplyAdd(s1, Avx512F.PermuteVar16x32(scales1, r0h0), c0);
+            Q8Pairs2(p + 128, even0, odd0, even1, odd1, out s0, out s1);
+            a1 = Avx512F.FusedMultiplyAdd(s0, Avx512F.PermuteVar16x32(scales0, r1h0), a1);
+            c1 = Avx512F.FusedMultiplyAdd(s1, Avx512F.PermuteVar16x32(scales1, r1h0), c1);
+            Q8Pairs2(p + 256, even0, odd0, even1, odd1, out s0, out s1);
+            a2 = Avx512F.FusedMultiplyAdd(s0, Avx512F.PermuteVar16x32(scales0, r2h0), a2);
+            c2 = Avx512F.FusedMultiplyAdd(s1, Avx512F.PermuteVar16x32(scales1, r2h0), c2);
+            Q8Pairs2(p + 384, even0, odd0, even1, odd1, out s0, out s1);
+            a3 = Avx512F.FusedMultiplyAdd(s0, Avx512F.PermuteVar16x32(scales0, r3h0), a3);
+            c3 = Avx512F.FusedMultiplyAdd(s1, Avx512F.PermuteVar16x32(scales1, r3h0), c3);
+            even0 = Vector512.Load(x0 + 64);
+            odd0 = Vector512.Load(x0 + 96);
+            even1 = Vector512.Load(x1 + 64);
+            odd1 = Vector512.Load(x1 + 96);
+            Q8Pairs2(p + 64, even0, odd0, even1, odd1, out s0, out s1);
+            a0 = Avx512F.FusedMultiplyAdd(s0, Avx512F.PermuteVar16x32(scales0, r0h1), a0);
+            c0 = Avx512F.FusedMultiplyAdd(s1, Avx512F.PermuteVar16x32(scales1, r0h1), c0);
+            Q8Pairs2(p + 192, even0, odd0, even1, odd1, out s0, out s1);
+            a1 = Avx512F.FusedMultiplyAdd(s0, Avx512F.PermuteVar16x32(scales0, r1h1), a1);
+            c1 = Avx512F.FusedMultiplyAdd(s1, Avx512F.PermuteVar16x32(scales1, r1h1), c1);
+            Q8Pairs2(p + 320, even0, odd0, even1, odd1, out s0, out s1);
+            a2 = Avx512F.FusedMultiplyAdd(s0, Avx512F.PermuteVar16x32(scales0, r2h1), a2);
+            c2 = Avx512F.FusedMultiplyAdd(s1, Avx512F.PermuteVar16x32(scales1, r2h1), c2);
+            Q8Pairs2(p + 448, even0, odd0, even1, odd1, out s0, out s1);
+            a3 = Avx512F.FusedMultiplyAdd(s0, Avx512F.PermuteVar16x32(scales0, r3h1), a3);
+            c3 = Avx512F.FusedMultiplyAdd(s1, Avx512F.PermuteVar16x32(scales1, r3h1), c3);
+        }
+
+        Finish(a0, a1, a2, a3, results0);
+        Finish(c0, c1, c2, c3, results1);
+    }
+
+    /// <summary><see cref="Q8Pairs"/> for two activation rows over the same 64 weights.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q8Pairs2(byte* weights, Vector512<short> even0, Vector512<short> odd0, Vector512<short> even1, Vector512<short> odd1,
+        out Vector512<float> sums0, out Vector512<float> sums1)
+    {
+        var v = Vector512.Load((short*)weights);
+        var evenWeights = Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(v, 8), 8);
+        var oddWeights = Avx512BW.ShiftRightArithmetic(v, 8);
+        sums0 = Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(evenWeights, even0) + Avx512BW.MultiplyAddAdjacent(oddWeights, odd0));
+        sums1 = Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(evenWeights, even1) + Avx512BW.MultiplyAddAdjacent(oddWeights, odd1));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -181,10 +181,13 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         return span;
     }
 
-    /// <summary>Decode: each tile is read once from the image and applied to every input row.</summary>
+    /// <summary>
+    /// Decode: each tile is read once from the image and applied to every input row, two rows per pass so each
+    /// weight is widened once for both (<see cref="MatVecKernels.DotTile2"/>).
+    /// </summary>
     private void ExecuteStreaming(int start, int end)
     {
-        float* results = stackalloc float[WeightTiles.TileRows];
+        float* results = stackalloc float[2 * WeightTiles.TileRows];
         int target = 0;
         for (int r = start; r < end;)
         {
@@ -192,10 +195,27 @@ internal sealed unsafe class ProjectionJob : ParallelJob
             ref readonly Target t = ref _targets[target];
             System.Diagnostics.Debug.Assert(local % WeightTiles.TileRows == 0, "targets start on whole tiles and the granularity is a tile");
             int tile = local / WeightTiles.TileRows;
-            int width = t.Output.Width;
             fixed (float* output = t.Output.Data)
             {
-                for (int row = 0; row < Rows; row++)
+                int row = 0;
+                for (; row + 1 < Rows; row += 2)
+                {
+                    if (t.Weight.Dtype == HdxDtype.Q8)
+                    {
+                        MatVecKernels.DotTile2Q8(t.Weight, tile, _decodeInput.Quantized(row), _decodeInput.Scales(row),
+                            _decodeInput.Quantized(row + 1), _decodeInput.Scales(row + 1), results, results + WeightTiles.TileRows);
+                    }
+                    else
+                    {
+                        MatVecKernels.DotTile2(t.Weight, tile, _decodeInput.Floats(row, t.Weight.Dtype), _decodeInput.Floats(row + 1, t.Weight.Dtype),
+                            results, results + WeightTiles.TileRows);
+                    }
+
+                    Store(t, output, row, local, count, results);
+                    Store(t, output, row + 1, local, count, results + WeightTiles.TileRows);
+                }
+
+                if (row < Rows)
                 {
                     if (t.Weight.Dtype == HdxDtype.Q8)
                     {
@@ -206,15 +226,22 @@ internal sealed unsafe class ProjectionJob : ParallelJob
                         MatVecKernels.DotTile(t.Weight, tile, _decodeInput.Floats(row, t.Weight.Dtype), results);
                     }
 
-                    float* y = output + row * (long)width + t.OutputOffset + local;
-                    for (int q = 0; q < count; q++)
-                    {
-                        y[q] = t.Bias is null ? results[q] : results[q] + t.Bias[local + q];
-                    }
+                    Store(t, output, row, local, count, results);
                 }
             }
 
             r += span;
+        }
+    }
+
+    /// <summary>One tile's results (+ bias) into input row <paramref name="row"/>'s output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(in Target t, float* output, int row, int local, int count, float* results)
+    {
+        float* y = output + row * (long)t.Output.Width + t.OutputOffset + local;
+        for (int q = 0; q < count; q++)
+        {
+            y[q] = t.Bias is null ? results[q] : results[q] + t.Bias[local + q];
         }
     }
 
