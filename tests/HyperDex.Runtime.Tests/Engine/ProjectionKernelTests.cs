@@ -49,6 +49,45 @@ public sealed unsafe class ProjectionKernelTests
     /// A batched decode step streams its rows in pairs (each weight widened once for two rows): every row's output
     /// must be bit-identical to the same row projected alone, so a sequence's tokens do not depend on its batch.
     /// </summary>
+    /// <summary>
+    /// Streaming projections share their prepared input rows (DecodeInput.Rent): a narrower projection after a wider
+    /// one must not see the wider one's values in its padding columns (an infinity there times a zero padding weight
+    /// would be NaN).
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(HdxDtype.F32)]
+    [InlineData(HdxDtype.BF16)]
+    public void ANarrowProjectionIgnoresAWiderOnesInput(HdxDtype dtype)
+    {
+        Skip.IfNot(MatVecKernels.IsSupported, "the streaming decode kernels need AVX-512");
+        const int rows = 8, tokens = 3, wideCols = 300, narrowCols = 37;
+        byte[] wideImage = TestCompiledModel.Tiled(dtype, new float[rows * wideCols], rows, wideCols);
+        byte[] narrowImage = TestCompiledModel.Tiled(dtype, Enumerable.Repeat(0.5f, rows * narrowCols).ToArray(), rows, narrowCols);
+        var wideInput = new ActivationBuffer("x", wideCols, tokens);
+        wideInput.Data.AsSpan().Fill(float.PositiveInfinity);
+        var narrowInput = new ActivationBuffer("x", narrowCols, tokens);
+        narrowInput.Data.AsSpan().Fill(1f);
+        var output = new ActivationBuffer("y", rows, tokens);
+        byte* wide = (byte*)NativeMemory.AlignedAlloc((nuint)wideImage.Length, 64);
+        byte* narrow = (byte*)NativeMemory.AlignedAlloc((nuint)narrowImage.Length, 64);
+        try
+        {
+            wideImage.CopyTo(new Span<byte>(wide, wideImage.Length));
+            narrowImage.CopyTo(new Span<byte>(narrow, narrowImage.Length));
+            using var pool = new ComputePool(2, "kernel-test");
+            var wideWeight = new WeightTensor("wide", dtype, rows, wideCols, wide, wideImage.Length);
+            var narrowWeight = new WeightTensor("narrow", dtype, rows, narrowCols, narrow, narrowImage.Length);
+            new ProjectionJob([new ProjectionJob.Target(wideWeight, output, 0, null)], pool.Workers) { Input = wideInput, Rows = tokens }.Run(pool);
+            new ProjectionJob([new ProjectionJob.Target(narrowWeight, output, 0, null)], pool.Workers) { Input = narrowInput, Rows = tokens }.Run(pool);
+            Assert.All(output.Data[..(rows * tokens)], value => Assert.Equal(0.5f * narrowCols, value));
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(wide);
+            NativeMemory.AlignedFree(narrow);
+        }
+    }
+
     [SkippableTheory]
     [InlineData(HdxDtype.F32)]
     [InlineData(HdxDtype.F16)]

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -18,7 +19,8 @@ namespace HyperDex.Runtime.Engine.Kernels;
 /// products are exact integer multiply-adds and the rounding error is below 2^-16 of the block's largest activation,
 /// far under the int8 weights' own; then per 64 columns the even columns, then the odd ones.</item>
 /// </list>
-/// Only the AVX-512 decode kernels read these, so the preparation is AVX-512 too.
+/// Only the AVX-512 decode kernels read these, so the preparation is AVX-512 too. A projection rents one for its
+/// step (<see cref="Rent"/>) and returns it when done.
 /// </summary>
 internal sealed unsafe class DecodeInput
 {
@@ -28,51 +30,87 @@ internal sealed unsafe class DecodeInput
     private static readonly Vector512<int> EvenLanes = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     private static readonly Vector512<int> OddLanes = EvenLanes + Vector512<int>.One;
 
-    private readonly int _paddedCols;
-    private readonly float[] _plain;
-    private readonly float[]? _halves;
-    private readonly float[]? _bfloats;
-    private readonly short[]? _quantized;
-    private readonly float[]? _scales;
+    /// <summary>
+    /// Inputs not in use. Projections run one at a time on each device's calling thread, so there are only ever as
+    /// many inputs as devices stepping at once, each grown to the widest projection and the most rows it has seen:
+    /// one job per matrix group (and per expert, in mixture-of-experts models) each holding its own would multiply
+    /// that by the jobs.
+    /// </summary>
+    private static readonly ConcurrentBag<DecodeInput> Free = [];
 
-    public DecodeInput(IReadOnlyCollection<HdxDtype> dtypes, int paddedCols, int rows)
+    private readonly int _stride;
+    private readonly int _rows;
+    private readonly float[] _plain;
+    private float[]? _halves;
+    private float[]? _bfloats;
+    private short[]? _quantized;
+    private float[]? _scales;
+    private int _paddedCols;
+
+    private DecodeInput(int stride, int rows)
     {
-        _paddedCols = paddedCols;
-        _plain = GC.AllocateArray<float>(rows * paddedCols, pinned: true);
+        _stride = stride;
+        _rows = rows;
+        _plain = GC.AllocateArray<float>(rows * stride, pinned: true);
+    }
+
+    /// <summary>
+    /// An input for <paramref name="rows"/> rows of <paramref name="paddedCols"/> columns in the given weight dtypes,
+    /// to be handed back with <see cref="Return"/> when the projection is done.
+    /// </summary>
+    public static DecodeInput Rent(IReadOnlyCollection<HdxDtype> dtypes, int paddedCols, int rows)
+    {
+        if (!Free.TryTake(out var input) || input._stride < paddedCols || input._rows < rows)
+        {
+            // Too small (or none): replaced by one that fits both it and this request, so it only ever grows.
+            input = new DecodeInput(Math.Max(paddedCols, input?._stride ?? 0), Math.Max(rows, input?._rows ?? 0));
+        }
+
+        input._paddedCols = paddedCols;
+        int length = input._rows * input._stride;
         if (dtypes.Contains(HdxDtype.F16))
         {
-            _halves = GC.AllocateArray<float>(rows * paddedCols, pinned: true);
+            input._halves ??= GC.AllocateArray<float>(length, pinned: true);
         }
 
         if (dtypes.Contains(HdxDtype.BF16))
         {
-            _bfloats = GC.AllocateArray<float>(rows * paddedCols, pinned: true);
+            input._bfloats ??= GC.AllocateArray<float>(length, pinned: true);
         }
 
         if (dtypes.Contains(HdxDtype.Q8))
         {
-            _quantized = GC.AllocateArray<short>(rows * paddedCols, pinned: true);
-            _scales = GC.AllocateArray<float>(rows * (paddedCols / WeightTiles.Q8BlockSize), pinned: true);
+            input._quantized ??= GC.AllocateArray<short>(length, pinned: true);
+            input._scales ??= GC.AllocateArray<float>(input._rows * (input._stride / WeightTiles.Q8BlockSize), pinned: true);
         }
+
+        return input;
     }
 
-    /// <summary>Prepares row <paramref name="row"/> from <paramref name="x"/> (at most the padded width).</summary>
-    public void Prepare(int row, ReadOnlySpan<float> x)
+    /// <summary>Hands the input back for the next projection.</summary>
+    public static void Return(DecodeInput input) => Free.Add(input);
+
+    /// <summary>
+    /// Prepares row <paramref name="row"/> from <paramref name="x"/> (at most the padded width) for every dtype the
+    /// input was rented for; the columns past x up to the padded width are zeros.
+    /// </summary>
+    public void Prepare(int row, ReadOnlySpan<float> x, IReadOnlyCollection<HdxDtype> dtypes)
     {
-        Span<float> plainRow = _plain.AsSpan(row * _paddedCols, _paddedCols);
+        Span<float> plainRow = _plain.AsSpan(row * _stride, _paddedCols);
         x.CopyTo(plainRow);
+        plainRow[x.Length..].Clear(); // a wider projection may have left values there
         float* plain = Floats(row, HdxDtype.F32);
-        if (_halves is not null)
+        if (dtypes.Contains(HdxDtype.F16))
         {
             Pairs(plain, Floats(row, HdxDtype.F16), _paddedCols, HalfInputScale);
         }
 
-        if (_bfloats is not null)
+        if (dtypes.Contains(HdxDtype.BF16))
         {
             Pairs(plain, Floats(row, HdxDtype.BF16), _paddedCols, 1f);
         }
 
-        if (_quantized is not null)
+        if (dtypes.Contains(HdxDtype.Q8))
         {
             Quantize(plain, Quantized(row), Scales(row), _paddedCols);
         }
@@ -86,12 +124,12 @@ internal sealed unsafe class DecodeInput
             HdxDtype.BF16 => _bfloats!,
             _ => _plain,
         };
-        return (float*)Pointer(source) + row * (long)_paddedCols;
+        return (float*)Pointer(source) + row * (long)_stride;
     }
 
-    public short* Quantized(int row) => (short*)Pointer(_quantized!) + row * (long)_paddedCols;
+    public short* Quantized(int row) => (short*)Pointer(_quantized!) + row * (long)_stride;
 
-    public float* Scales(int row) => (float*)Pointer(_scales!) + row * (long)(_paddedCols / WeightTiles.Q8BlockSize);
+    public float* Scales(int row) => (float*)Pointer(_scales!) + row * (long)(_stride / WeightTiles.Q8BlockSize);
 
     /// <summary>The pinned array's first element (arrays here are pinned for the job's life).</summary>
     private static void* Pointer<T>(T[] array) where T : unmanaged => Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));

@@ -20,8 +20,11 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     private readonly float[][] _scratch;
     private readonly int _maxCols;
     private readonly int _paddedCols;
-    private readonly DecodeInput _decodeInput;
+    private readonly HashSet<HdxDtype> _dtypes;
     private readonly bool _hasBf16;
+
+    /// <summary>This step's prepared input rows while the decode kernels run (<see cref="Run"/>), else null.</summary>
+    private DecodeInput? _decodeInput;
 
     /// <summary>The calling thread's bf16 copy of the input rows for the native kernel (grows, never shrinks).</summary>
     [ThreadStatic]
@@ -52,7 +55,7 @@ internal sealed unsafe class ProjectionJob : ParallelJob
             _scratch[w] = new float[WeightTiles.TileRows * _paddedCols];
         }
 
-        _decodeInput = new DecodeInput(_targets.Select(t => t.Weight.Dtype).ToHashSet(), _paddedCols, BlockedMinRows - 1);
+        _dtypes = _targets.Select(t => t.Weight.Dtype).ToHashSet();
         _hasBf16 = roundsInput && _targets.Any(t => t.Weight.Dtype == HdxDtype.BF16);
     }
 
@@ -64,13 +67,27 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     {
         if (Streams)
         {
-            for (int row = 0; row < Rows; row++)
+            // Rented for the step only: the device's projections run one at a time and share it (DecodeInput.Rent).
+            _decodeInput = DecodeInput.Rent(_dtypes, _paddedCols, Rows);
+            try
             {
-                _decodeInput.Prepare(row, Input.Row(FirstInputRow + row)[.._maxCols]);
+                for (int row = 0; row < Rows; row++)
+                {
+                    _decodeInput.Prepare(row, Input.Row(FirstInputRow + row)[.._maxCols], _dtypes);
+                }
+
+                pool.Run(this, TotalRows, MinRowsPerWorker);
             }
+            finally
+            {
+                DecodeInput.Return(_decodeInput);
+                _decodeInput = null;
+            }
+
+            return;
         }
 
-        if (!(_hasBf16 && MatVecKernels.IsSupported && !Streams && NativeKernels.Bf16Gemm))
+        if (!(_hasBf16 && MatVecKernels.IsSupported && NativeKernels.Bf16Gemm))
         {
             _bf16Input = null;
             pool.Run(this, TotalRows, MinRowsPerWorker);
@@ -127,14 +144,16 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     private long _nativePanels;
 
     /// <summary>
-    /// Input rows from which packing 32-row fp32 panels (prefill) beats streaming each weight tile once per input row.
-    /// Packing is a fixed cost per step (every weight widened and transposed), so it pays only over many rows: on
-    /// bench-110m (prefill of N-token prompts, 2026-12-06, scalar transpose) streaming was 1.5–3.7× faster at 8, 16 and
-    /// 32 rows in fp16 and int8 and 1.1–1.8× at 48 and 64, the panels won from 128; with the vectorised transpose a
-    /// 16-client server step still streamed 1.3× faster (325–348 vs 253–270 tok/s). 17 lets a 16-sequence batched
-    /// decode step stream while keeping each job's <see cref="DecodeInput"/> (rows × its widest input) small.
+    /// Input rows from which packing 32-row fp32 panels (prefill) beats streaming each weight tile once per pair of
+    /// input rows. Packing is a fixed cost per step (every weight widened and transposed), so it pays only over many
+    /// rows: on bench-110m (prefill of N-token prompts, 2026-12-06, scalar transpose) one-row streaming was 1.5–3.7×
+    /// faster at 8, 16 and 32 rows in fp16 and int8 and 1.1–1.8× at 48 and 64, the panels won from 128. With the pair
+    /// kernel (<see cref="MatVecKernels.DotTile2"/>) streaming 24- and 32-token prompts prefilled bench-1b 1.3× (fp16)
+    /// and 2.7–3.5× (int8) faster than the panels, and a 32-client server step served 454 vs 409 tok/s (fp16) and
+    /// 520 vs 295 (int8). 33 lets a 32-sequence batched decode step stream; the prepared input rows this needs are
+    /// shared by a device's projections (<see cref="DecodeInput.Rent"/>), so their memory does not grow with the jobs.
     /// </summary>
-    public const int BlockedMinRows = 17;
+    public const int BlockedMinRows = 33;
 
     /// <summary>
     /// The same for bf16 weights where the native AVX512-BF16 kernel runs the panels (no packing, twice the multiply
@@ -187,6 +206,7 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     /// </summary>
     private void ExecuteStreaming(int start, int end)
     {
+        DecodeInput input = _decodeInput!;
         float* results = stackalloc float[2 * WeightTiles.TileRows];
         int target = 0;
         for (int r = start; r < end;)
@@ -202,12 +222,12 @@ internal sealed unsafe class ProjectionJob : ParallelJob
                 {
                     if (t.Weight.Dtype == HdxDtype.Q8)
                     {
-                        MatVecKernels.DotTile2Q8(t.Weight, tile, _decodeInput.Quantized(row), _decodeInput.Scales(row),
-                            _decodeInput.Quantized(row + 1), _decodeInput.Scales(row + 1), results, results + WeightTiles.TileRows);
+                        MatVecKernels.DotTile2Q8(t.Weight, tile, input.Quantized(row), input.Scales(row),
+                            input.Quantized(row + 1), input.Scales(row + 1), results, results + WeightTiles.TileRows);
                     }
                     else
                     {
-                        MatVecKernels.DotTile2(t.Weight, tile, _decodeInput.Floats(row, t.Weight.Dtype), _decodeInput.Floats(row + 1, t.Weight.Dtype),
+                        MatVecKernels.DotTile2(t.Weight, tile, input.Floats(row, t.Weight.Dtype), input.Floats(row + 1, t.Weight.Dtype),
                             results, results + WeightTiles.TileRows);
                     }
 
@@ -219,11 +239,11 @@ internal sealed unsafe class ProjectionJob : ParallelJob
                 {
                     if (t.Weight.Dtype == HdxDtype.Q8)
                     {
-                        MatVecKernels.DotTileQ8(t.Weight, tile, _decodeInput.Quantized(row), _decodeInput.Scales(row), results);
+                        MatVecKernels.DotTileQ8(t.Weight, tile, input.Quantized(row), input.Scales(row), results);
                     }
                     else
                     {
-                        MatVecKernels.DotTile(t.Weight, tile, _decodeInput.Floats(row, t.Weight.Dtype), results);
+                        MatVecKernels.DotTile(t.Weight, tile, input.Floats(row, t.Weight.Dtype), results);
                     }
 
                     Store(t, output, row, local, count, results);
