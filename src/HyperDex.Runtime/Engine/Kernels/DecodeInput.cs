@@ -46,6 +46,7 @@ internal sealed unsafe class DecodeInput
     private short[]? _quantized;
     private float[]? _scales;
     private int _paddedCols;
+    private IReadOnlyCollection<HdxDtype> _dtypes = [];
 
     private DecodeInput(int stride, int rows)
     {
@@ -67,6 +68,7 @@ internal sealed unsafe class DecodeInput
         }
 
         input._paddedCols = paddedCols;
+        input._dtypes = dtypes;
         int length = input._rows * input._stride;
         if (dtypes.Contains(HdxDtype.F16))
         {
@@ -94,23 +96,23 @@ internal sealed unsafe class DecodeInput
     /// Prepares row <paramref name="row"/> from <paramref name="x"/> (at most the padded width) for every dtype the
     /// input was rented for; the columns past x up to the padded width are zeros.
     /// </summary>
-    public void Prepare(int row, ReadOnlySpan<float> x, IReadOnlyCollection<HdxDtype> dtypes)
+    public void Prepare(int row, ReadOnlySpan<float> x)
     {
         Span<float> plainRow = _plain.AsSpan(row * _stride, _paddedCols);
         x.CopyTo(plainRow);
         plainRow[x.Length..].Clear(); // a wider projection may have left values there
         float* plain = Floats(row, HdxDtype.F32);
-        if (dtypes.Contains(HdxDtype.F16))
+        if (_dtypes.Contains(HdxDtype.F16))
         {
             Pairs(plain, Floats(row, HdxDtype.F16), _paddedCols, HalfInputScale);
         }
 
-        if (dtypes.Contains(HdxDtype.BF16))
+        if (_dtypes.Contains(HdxDtype.BF16))
         {
             Pairs(plain, Floats(row, HdxDtype.BF16), _paddedCols, 1f);
         }
 
-        if (dtypes.Contains(HdxDtype.Q8))
+        if (_dtypes.Contains(HdxDtype.Q8))
         {
             Quantize(plain, Quantized(row), Scales(row), _paddedCols);
         }

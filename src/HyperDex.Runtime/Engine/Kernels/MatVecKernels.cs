@@ -324,11 +324,9 @@ internal static unsafe class MatVecKernels
     private static void Q8Pairs2(byte* weights, Vector512<short> even0, Vector512<short> odd0, Vector512<short> even1, Vector512<short> odd1,
         out Vector512<float> sums0, out Vector512<float> sums1)
     {
-        var v = Vector512.Load((short*)weights);
-        var evenWeights = Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(v, 8), 8);
-        var oddWeights = Avx512BW.ShiftRightArithmetic(v, 8);
-        sums0 = Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(evenWeights, even0) + Avx512BW.MultiplyAddAdjacent(oddWeights, odd0));
-        sums1 = Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(evenWeights, even1) + Avx512BW.MultiplyAddAdjacent(oddWeights, odd1));
+        Q8Weights(weights, out var evenWeights, out var oddWeights);
+        sums0 = Q8Sums(evenWeights, oddWeights, even0, odd0);
+        sums1 = Q8Sums(evenWeights, oddWeights, even1, odd1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -338,11 +336,23 @@ internal static unsafe class MatVecKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Q8Pairs(byte* weights, Vector512<short> even, Vector512<short> odd)
     {
-        var v = Vector512.Load((short*)weights);
-        var evenWeights = Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(v, 8), 8);
-        var oddWeights = Avx512BW.ShiftRightArithmetic(v, 8);
-        return Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(evenWeights, even) + Avx512BW.MultiplyAddAdjacent(oddWeights, odd));
+        Q8Weights(weights, out var evenWeights, out var oddWeights);
+        return Q8Sums(evenWeights, oddWeights, even, odd);
     }
+
+    /// <summary>64 int8 weights sign-extended to int16: the even bytes by a shift pair, the odd ones by one arithmetic shift.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q8Weights(byte* weights, out Vector512<short> evenWeights, out Vector512<short> oddWeights)
+    {
+        var v = Vector512.Load((short*)weights);
+        evenWeights = Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(v, 8), 8);
+        oddWeights = Avx512BW.ShiftRightArithmetic(v, 8);
+    }
+
+    /// <summary>The sign-extended weights · their activations as 16 int32 sums (4 products each), as floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Q8Sums(Vector512<short> evenWeights, Vector512<short> oddWeights, Vector512<short> even, Vector512<short> odd) =>
+        Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(evenWeights, even) + Avx512BW.MultiplyAddAdjacent(oddWeights, odd));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Finish(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, float* results) =>

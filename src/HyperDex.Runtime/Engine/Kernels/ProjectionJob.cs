@@ -73,7 +73,7 @@ internal sealed unsafe class ProjectionJob : ParallelJob
             {
                 for (int row = 0; row < Rows; row++)
                 {
-                    _decodeInput.Prepare(row, Input.Row(FirstInputRow + row)[.._maxCols], _dtypes);
+                    _decodeInput.Prepare(row, Input.Row(FirstInputRow + row)[.._maxCols]);
                 }
 
                 pool.Run(this, TotalRows, MinRowsPerWorker);
