@@ -27,8 +27,9 @@
     both fed our tokens, argmax agreement with near-ties counted apart), and prefill (pp512), decode from
     depth 0 and decode after the prompt are measured interleaved, with ratios ours/llama.cpp and llama.cpp's system info
     line. For -ContentionDtypes (fp16) the comparison runs again beside one busy thread: the speed each engine keeps.
-    With -NativeLlamaBench (a llama-bench built natively, not shipped), that build runs on the same GGUF files right
-    after each comparison: pp and tg at depth 0, with our figures of the same run over its figures.
+    With -NativeLlamaBench (a llama-bench built natively, not shipped), the llama.cpp libraries beside it run on the
+    same GGUF files as a third engine in the same interleaving (tools/llama-step.c, set up as llama-bench sets its
+    context up): prefill, decode at depth 0 and at 512, with our figures of the same run over its.
     Compile throughput: a fresh fp16 compile of each model (seconds, bytes written) beside a fresh GGUF F16 export of
     the same checkpoint (the tool's writer of what convert_hf_to_gguf.py writes), alternating, with the ratios
     ours/GGUF for time and disk.
@@ -74,7 +75,7 @@ param(
     [switch] $SkipLlamaCpp,
 
     # A llama-bench built natively for this machine (e.g. llama.cpp's `cmake -DGGML_NATIVE=ON`, which uses AVX512-BF16
-    # and VNNI where the CPU has them): run on the same GGUF files right after our figures, pp and tg at depth 0.
+    # and VNNI where the CPU has them): its libraries run on the same GGUF files interleaved with ours (tools/llama-step.c).
     [string] $NativeLlamaBench,
 
     # Dtypes whose comparison also runs beside one busy thread (the contention figures).
@@ -118,6 +119,21 @@ $tools = Join-Path $root 'out/testtools'
 & dotnet build (Join-Path $root 'tests/HyperDex.TestTools/HyperDex.TestTools.csproj') -c Release -o $tools --nologo -v quiet | Out-Host
 if ($LASTEXITCODE -ne 0) { throw 'building the benchmark tool failed' }
 New-Item -ItemType Directory -Path $OutputDirectory -Force | Out-Null
+
+# With -NativeLlamaBench: tools/llama-step.c compiled against the libraries beside that llama-bench and the headers of
+# its source tree (build/bin/llama-bench, two levels below it), so the comparison can interleave the native llama.cpp
+# with ours step by step; its build is the source tree's commit.
+$nativeStep = $null
+$nativeBuild = $null
+if ($NativeLlamaBench -and -not $SkipLlamaCpp) {
+    $llamaBin = Split-Path (Resolve-Path $NativeLlamaBench)
+    $llamaSource = Split-Path (Split-Path $llamaBin)
+    $nativeStep = Join-Path $OutputDirectory 'llama-step'
+    & cc -O2 -std=c11 -o $nativeStep (Join-Path $PSScriptRoot 'llama-step.c') "-I$llamaSource/include" "-I$llamaSource/ggml/include" "-L$llamaBin" `
+        -lllama -lggml -lggml-base -lggml-cpu "-Wl,-rpath,$llamaBin"
+    if ($LASTEXITCODE -ne 0) { throw "compiling tools/llama-step.c against $llamaSource failed" }
+    $nativeBuild = "$(git -C $llamaSource rev-parse --short HEAD 2>$null)"
+}
 
 function Invoke-BenchTool([string[]] $Arguments) {
     $output = & dotnet (Join-Path $tools 'HyperDex.TestTools.dll') @Arguments
@@ -173,7 +189,7 @@ $results = [ordered]@{
     # Issue 18: llama.cpp (LLamaSharp 0.30.0's CPU build) on the same weights in the same run, and compile throughput.
     llamaCpp = [System.Collections.Generic.List[object]]::new()
     llamaCppSystemInfo = $null
-    # With -NativeLlamaBench: a natively built llama-bench on the same GGUF files (pp and tg at depth 0).
+    # With -NativeLlamaBench: a natively built llama.cpp on the same GGUF files (prefill, decode at depth 0 and 512).
     nativeLlamaCpp = [System.Collections.Generic.List[object]]::new()
     compile  = [System.Collections.Generic.List[object]]::new()
     # Issue 19: concurrent streaming clients against the server, and the soak.
@@ -268,21 +284,20 @@ foreach ($name in $Models) {
             $arguments = @('bench-llamacpp', '--model', $compiled, '--gguf', $gguf, '--prompt', $PromptTokens, '--decode', $DecodeTokens, '--reps', $Repetitions)
             if ($dtype -eq 'fp16') { $arguments += @('--parity', 32) }
             if ($ContentionDtypes -contains $dtype) { $arguments += '--contention' }
+            # The native llama.cpp takes its turn in the same interleaving as ours and LLamaSharp's.
+            if ($nativeStep) { $arguments += @('--native', $nativeStep) }
             $versus = Invoke-BenchTool $arguments | ConvertFrom-Json
             $versus | Add-Member -NotePropertyName name -NotePropertyValue $name
             $versus | Add-Member -NotePropertyName ggufType -NotePropertyValue $ggufTypes[$dtype]
             $results.llamaCppSystemInfo = $versus.llamaCppSystemInfo
             $results.llamaCpp.Add($versus)
-            if ($NativeLlamaBench) {
-                Write-Host "Measuring $name $dtype with the native llama-bench ..."
-                $native = & $NativeLlamaBench -m $gguf -p $PromptTokens -n $DecodeTokens -t $machine.cores -r $Repetitions -o json 2>$null | ConvertFrom-Json
-                if ($LASTEXITCODE -ne 0) { throw "$NativeLlamaBench failed on $gguf" }
-                $prefill = ($native | Where-Object { $_.n_prompt -gt 0 }).avg_ts
-                $decode = ($native | Where-Object { $_.n_gen -gt 0 }).avg_ts
+            if ($versus.native) {
                 $results.nativeLlamaCpp.Add([ordered]@{
-                    name = $name; dtype = $dtype; ggufType = $ggufTypes[$dtype]; build = "$($native[0].build_commit) $($native[0].cpu_info)"
-                    prefillTokensPerSecond = $prefill; decodeDepth0TokensPerSecond = $decode
-                    oursOverNative = [ordered]@{ prefill = $versus.ours.prefillTokensPerSecond / $prefill; decodeDepth0 = $versus.ours.decodeDepth0TokensPerSecond / $decode }
+                    name = $name; dtype = $dtype; ggufType = $ggufTypes[$dtype]; build = $nativeBuild
+                    prefillTokensPerSecond = $versus.native.figures.prefillTokensPerSecond
+                    decodeDepth0TokensPerSecond = $versus.native.figures.decodeDepth0TokensPerSecond
+                    decodeTokensPerSecond = $versus.native.figures.decodeTokensPerSecond
+                    oursOverNative = $versus.native.oursOverNative
                 })
             }
         }
@@ -379,7 +394,7 @@ if ($results.llamaCpp.Count -gt 0) {
 }
 
 if ($results.nativeLlamaCpp.Count -gt 0) {
-    Write-Host "Native llama.cpp ($NativeLlamaBench, $($results.nativeLlamaCpp[0].build)): our figures of the same run over llama-bench's"
+    Write-Host "Native llama.cpp ($($results.nativeLlamaCpp[0].build), the libraries beside $NativeLlamaBench driven by tools/llama-step.c in the same interleaving): our figures over its"
     $results.nativeLlamaCpp | ForEach-Object {
         [pscustomobject]@{
             Model           = $_.name
@@ -388,6 +403,8 @@ if ($results.nativeLlamaCpp.Count -gt 0) {
             'Prefill x'     = [math]::Round($_.oursOverNative.prefill, 2)
             'Dec@0 native'  = [math]::Round($_.decodeDepth0TokensPerSecond, 1)
             'Dec@0 x'       = [math]::Round($_.oursOverNative.decodeDepth0, 2)
+            'Dec@512 native' = [math]::Round($_.decodeTokensPerSecond, 1)
+            'Dec@512 x'     = [math]::Round($_.oursOverNative.decode, 2)
         }
     } | Format-Table -Property * -AutoSize | Out-String -Width 300 | Out-Host
 }

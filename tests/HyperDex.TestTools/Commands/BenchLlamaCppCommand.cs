@@ -7,11 +7,14 @@ using HyperDex.TestTools.Bench;
 namespace HyperDex.TestTools.Commands;
 
 /// <summary>
-/// `bench-llamacpp --model COMPILED_DIR --gguf FILE [--prompt 512] [--decode 128] [--reps 3] [--parity 32] [--contention]`:
+/// `bench-llamacpp --model COMPILED_DIR --gguf FILE [--prompt 512] [--decode 128] [--reps 3] [--parity 32] [--contention]
+/// [--native LLAMA_STEP]`:
 /// loads a compiled model into our engine and the same weights' GGUF into llama.cpp, and prints as JSON both engines'
 /// prefill and decode figures measured interleaved (see <see cref="LlamaCppComparison"/>), the ratios ours/llama.cpp,
 /// llama.cpp's system info and, with --parity N, both engines' greedy tokens and how many agree from the start; with
-/// --contention, the figures beside one busy thread and each engine's contended/uncontended ratios.
+/// --contention, the figures beside one busy thread and each engine's contended/uncontended ratios; with --native, a
+/// natively built llama.cpp (<see cref="NativeLlamaStep"/>) on the same GGUF, interleaved with both, and our figures
+/// over its.
 /// </summary>
 public sealed class BenchLlamaCppCommand : ITestToolCommand
 {
@@ -36,7 +39,8 @@ public sealed class BenchLlamaCppCommand : ITestToolCommand
         string systemInfo = LlamaCppModel.SystemInfo();
         using var ours = HostEngine.Load(model);
         using var llama = new LlamaCppModel(gguf, options.Positions, threads);
-        var r = LlamaCppComparison.Run(ours, llama, options);
+        using var native = arguments.Has("native") ? new NativeLlamaStep(Path.GetFullPath(arguments.Get("native")), gguf, options.Positions, threads) : null;
+        var r = LlamaCppComparison.Run(ours, llama, options, native);
         string loadAfter = File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
         static object Ratios(EngineFigures a, EngineFigures b) => new
@@ -59,6 +63,11 @@ public sealed class BenchLlamaCppCommand : ITestToolCommand
             ours = r.Ours,
             llamaCpp = r.LlamaCpp,
             oursOverLlamaCpp = Ratios(r.Ours, r.LlamaCpp),
+            native = r.Native is null ? null : new
+            {
+                figures = r.Native,
+                oursOverNative = Ratios(r.Ours, r.Native),
+            },
             contention = r.OursContended is null ? null : new
             {
                 competingThreads = 1,
