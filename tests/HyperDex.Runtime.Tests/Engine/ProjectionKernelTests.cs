@@ -16,8 +16,9 @@ public sealed class ProjectionKernelCollection
 /// Every projection kernel (decode streaming, prefill panels, the portable fallback) against a double-precision
 /// reference over the widened weights, at odd sizes: rows that leave partial 4-row groups and 32-row panels, input
 /// widths that leave vector tails and partial weight-tile groups, token counts that leave partial 6-token tiles, two
-/// targets sharing one split, with and without bias. bf16 prefill runs both the managed panels and, where the native
-/// library works on this CPU, its AVX512-BF16 kernel (whose reference rounds the activations to bf16 as it does).
+/// targets sharing one split, with and without bias. bf16 and Q8 prefill run both the managed panels and, where the
+/// native library works on this CPU, its AVX512-BF16 and AVX512-VNNI kernels (whose references round the activations
+/// to bf16, or to int16 per block of 32, as they do).
 /// </summary>
 [Collection(nameof(ProjectionKernelTests))]
 public sealed unsafe class ProjectionKernelTests
@@ -29,10 +30,10 @@ public sealed unsafe class ProjectionKernelTests
         {
             foreach (var dtype in new[] { HdxDtype.F32, HdxDtype.F16, HdxDtype.BF16, HdxDtype.Q8 })
             {
-                foreach (bool native in dtype == HdxDtype.BF16 && !portable ? new[] { false, true } : new[] { false })
+                foreach (bool native in dtype is HdxDtype.BF16 or HdxDtype.Q8 && !portable ? new[] { false, true } : new[] { false })
                 {
                     int cols = dtype == HdxDtype.Q8 ? 96 : 37;
-                    foreach (int tokens in new[] { 1, 3, 6, 13, 16, 29 })
+                    foreach (int tokens in new[] { 1, 3, 6, 13, 16, 29, 41 })
                     {
                         data.Add(dtype, 71, cols, tokens, portable, native);
                     }
@@ -198,10 +199,13 @@ public sealed unsafe class ProjectionKernelTests
         }
 
         // The Q8 decode kernel multiplies int16 activations: the reference uses the same rounded activations.
-        bool int16Activations = dtype == HdxDtype.Q8 && !portable && tokens < ProjectionJob.BlockedMinRows && MatVecKernels.IsSupported;
+        // So does the native Q8 prefill kernel.
+        bool nativeQ8 = dtype == HdxDtype.Q8 && native && NativeKernels.Q8Gemm && tokens >= ProjectionJob.BlockedMinRows && MatVecKernels.IsSupported;
+        bool int16Activations = nativeQ8 || (dtype == HdxDtype.Q8 && !portable && tokens < ProjectionJob.BlockedMinRows && MatVecKernels.IsSupported);
         // The native bf16 kernel multiplies bf16 activations: where it ran, the reference rounds them the same way.
-        bool bf16Activations = native && NativeKernels.Bf16Gemm && tokens >= ProjectionJob.NativeBf16BlockedMinRows && MatVecKernels.IsSupported;
-        Assert.Equal(bf16Activations, nativePanels > 0);
+        bool bf16Activations = dtype == HdxDtype.BF16 && native && NativeKernels.Bf16Gemm && tokens >= ProjectionJob.NativeBf16BlockedMinRows
+            && MatVecKernels.IsSupported;
+        Assert.Equal(bf16Activations || nativeQ8, nativePanels > 0);
         for (int t = 0; t < tokens; t++)
         {
             double[] x = input.Row(firstInputRow + t)[..cols].ToArray().Select(v => (double)v).ToArray();

@@ -11,7 +11,9 @@ namespace HyperDex.Runtime.Engine.Kernels;
 /// tile exactly once through <see cref="MatVecKernels"/>. Prefill packs 32 weight rows once into an fp32 panel and
 /// applies it to every input row with the register-tiled <see cref="GemmKernels"/>: matrix-matrix work. For bf16
 /// weights, where the native library runs (<see cref="NativeKernels"/>), the input rows are rounded to bf16 once per
-/// step and each panel is multiplied as bf16 pairs with AVX512-BF16, as llama.cpp does.
+/// step and each panel is multiplied as bf16 pairs with AVX512-BF16, as llama.cpp does; for Q8 weights the input rows
+/// are quantized to int16 per block of 32 once per step (as the Q8 decode kernel quantizes them) and each panel is
+/// multiplied as int16 pairs with AVX512-VNNI, exact within each block.
 /// </summary>
 internal sealed unsafe class ProjectionJob : ParallelJob
 {
@@ -22,6 +24,7 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     private readonly int _paddedCols;
     private readonly HashSet<HdxDtype> _dtypes;
     private readonly bool _hasBf16;
+    private readonly bool _hasQ8;
 
     /// <summary>This step's prepared input rows while the decode kernels run (<see cref="Run"/>), else null.</summary>
     private DecodeInput? _decodeInput;
@@ -32,6 +35,18 @@ internal sealed unsafe class ProjectionJob : ParallelJob
 
     /// <summary>This step's bf16 input rows (pinned, <see cref="_paddedCols"/> apart), or null: managed kernels only.</summary>
     private ushort* _bf16Input;
+
+    /// <summary>The calling thread's int16 input rows and block scales for the native Q8 kernel (grow, never shrink).</summary>
+    [ThreadStatic]
+    private static short[]? t_q8Input;
+
+    [ThreadStatic]
+    private static float[]? t_q8Scales;
+
+    /// <summary>This step's int16 input rows (<see cref="_paddedCols"/> apart) and their block scales, or null.</summary>
+    private short* _q8Input;
+
+    private float* _q8Scales;
 
     /// <param name="roundsInput">
     /// False keeps the input exact (no bf16 rounding by the native kernel): for a decision that is discrete, such as
@@ -57,6 +72,7 @@ internal sealed unsafe class ProjectionJob : ParallelJob
 
         _dtypes = _targets.Select(t => t.Weight.Dtype).ToHashSet();
         _hasBf16 = roundsInput && _targets.Any(t => t.Weight.Dtype == HdxDtype.BF16);
+        _hasQ8 = roundsInput && _targets.Any(t => t.Weight.Dtype == HdxDtype.Q8);
     }
 
     /// <summary>
@@ -87,9 +103,10 @@ internal sealed unsafe class ProjectionJob : ParallelJob
             return;
         }
 
-        if (!(_hasBf16 && MatVecKernels.IsSupported && NativeKernels.Bf16Gemm))
+        bool nativeBf16 = _hasBf16 && MatVecKernels.IsSupported && NativeKernels.Bf16Gemm;
+        bool nativeQ8 = _hasQ8 && MatVecKernels.IsSupported && NativeKernels.Q8Gemm;
+        if (!nativeBf16 && !nativeQ8)
         {
-            _bf16Input = null;
             pool.Run(this, TotalRows, MinRowsPerWorker);
             return;
         }
@@ -100,17 +117,42 @@ internal sealed unsafe class ProjectionJob : ParallelJob
             throw new InvalidOperationException($"input rows {FirstInputRow}..{FirstInputRow + Rows} of {Input.Rows} do not fit the projection");
         }
 
-        if (t_bf16Input is null || t_bf16Input.Length < length)
+        int blocks = _paddedCols / WeightTiles.Q8BlockSize;
+        if (nativeBf16 && (t_bf16Input is null || t_bf16Input.Length < length))
         {
             t_bf16Input = GC.AllocateUninitializedArray<ushort>((int)length, pinned: true);
         }
 
-        // Rounded once here, read by every worker's panels; the array is pinned and the job ends within this call.
-        fixed (ushort* bf16 = t_bf16Input)
+        if (nativeQ8 && (t_q8Input is null || t_q8Input.Length < length))
+        {
+            t_q8Input = GC.AllocateUninitializedArray<short>((int)length, pinned: true);
+        }
+
+        if (nativeQ8 && (t_q8Scales is null || t_q8Scales.Length < Rows * blocks))
+        {
+            t_q8Scales = GC.AllocateUninitializedArray<float>(Rows * blocks, pinned: true);
+        }
+
+        // Prepared once here, read by every worker's panels; the arrays are pinned and the job ends within this call.
+        fixed (ushort* bf16 = nativeBf16 ? t_bf16Input : null)
+        fixed (short* q8 = nativeQ8 ? t_q8Input : null)
+        fixed (float* q8Scales = nativeQ8 ? t_q8Scales : null)
         fixed (float* input = Input.Data)
         {
-            NativeKernels.RoundRows(input + FirstInputRow * (long)Input.Width, Input.Width, Rows, _maxCols, bf16, _paddedCols);
+            float* first = input + FirstInputRow * (long)Input.Width;
+            if (nativeBf16)
+            {
+                NativeKernels.RoundRows(first, Input.Width, Rows, _maxCols, bf16, _paddedCols);
+            }
+
+            if (nativeQ8)
+            {
+                NativeKernels.QuantizeRows(first, Input.Width, Rows, _maxCols, blocks, q8, _paddedCols, q8Scales, blocks);
+            }
+
             _bf16Input = bf16;
+            _q8Input = q8;
+            _q8Scales = q8Scales;
             try
             {
                 pool.Run(this, TotalRows, MinRowsPerWorker);
@@ -118,6 +160,8 @@ internal sealed unsafe class ProjectionJob : ParallelJob
             finally
             {
                 _bf16Input = null;
+                _q8Input = null;
+                _q8Scales = null;
             }
         }
     }
@@ -138,7 +182,7 @@ internal sealed unsafe class ProjectionJob : ParallelJob
 
     public int Rows { get; set; }
 
-    /// <summary>Panels this job has run on the native bf16 kernel (tests check that path is really taken).</summary>
+    /// <summary>Panels this job has run on a native kernel, bf16 or Q8 (tests check that path is really taken).</summary>
     public long NativePanels => Interlocked.Read(ref _nativePanels);
 
     private long _nativePanels;
@@ -285,6 +329,13 @@ internal sealed unsafe class ProjectionJob : ParallelJob
                     continue;
                 }
 
+                if (_q8Input is not null && t.Weight.Dtype == HdxDtype.Q8)
+                {
+                    ExecuteNativeQ8Panel(t, local, count);
+                    r += span;
+                    continue;
+                }
+
                 int cols = t.Weight.Cols;
                 float[] panelArray = GemmKernels.Panel(t.Weight.PaddedCols);
                 int width = t.Output.Width;
@@ -334,16 +385,9 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     /// </summary>
     private void ExecuteNativePanel(in Target t, int local, int count)
     {
+        CheckNativePanel(t, local, count);
         WeightTensor weight = t.Weight;
         int width = t.Output.Width;
-        long lastTileEnd = ((long)(local + count - 1) / WeightTiles.TileRows + 1) * weight.TileBytes;
-        if (local % WeightTiles.TileRows != 0 || count < 1 || count > GemmKernels.PanelRows || local + count > weight.Rows
-            || lastTileEnd > weight.Length || weight.PaddedCols > _paddedCols
-            || t.OutputOffset + local + count > width || (long)Rows * width > t.Output.Data.Length)
-        {
-            throw new InvalidOperationException($"{weight.Name}: panel of rows {local}..{local + count} does not fit the image or the output");
-        }
-
         float[] panelArray = GemmKernels.Panel(weight.PaddedCols);
         fixed (float* panelBase = panelArray)
         fixed (float* output = t.Output.Data)
@@ -355,6 +399,43 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         }
 
         Interlocked.Increment(ref _nativePanels);
+    }
+
+    /// <summary>
+    /// Prefill of one 32-row panel of a Q8 matrix by the native AVX512-VNNI kernel, over the int16 input rows of
+    /// <see cref="Run"/>. The kernel trusts its arguments, so every range it touches is checked here first.
+    /// </summary>
+    private void ExecuteNativeQ8Panel(in Target t, int local, int count)
+    {
+        CheckNativePanel(t, local, count);
+        WeightTensor weight = t.Weight;
+        int width = t.Output.Width;
+        int blocks = _paddedCols / WeightTiles.Q8BlockSize;
+        float[] panelArray = GemmKernels.Panel(weight.PaddedCols);
+        fixed (float* panelBase = panelArray)
+        fixed (float* output = t.Output.Data)
+        {
+            // groups · 4 blocks · 2,176 bytes = PaddedCols · 68 bytes, within the fp32 panel's PaddedCols · 128.
+            uint* panel = (uint*)(((nint)panelBase + 63) & ~(nint)63);
+            NativeKernels.Q8Panel(weight.Data, weight.TileBytes, weight.Groups, local, count, _q8Input, _paddedCols, _q8Scales, blocks,
+                Rows, output + t.OutputOffset + local, width, t.Bias is null ? null : t.Bias + local, panel);
+        }
+
+        Interlocked.Increment(ref _nativePanels);
+    }
+
+    /// <summary>Every range a native panel kernel touches lies within the weight image, the prepared input and the output.</summary>
+    private void CheckNativePanel(in Target t, int local, int count)
+    {
+        WeightTensor weight = t.Weight;
+        int width = t.Output.Width;
+        long lastTileEnd = ((long)(local + count - 1) / WeightTiles.TileRows + 1) * weight.TileBytes;
+        if (local % WeightTiles.TileRows != 0 || count < 1 || count > GemmKernels.PanelRows || local + count > weight.Rows
+            || lastTileEnd > weight.Length || weight.PaddedCols > _paddedCols
+            || t.OutputOffset + local + count > width || (long)Rows * width > t.Output.Data.Length)
+        {
+            throw new InvalidOperationException($"{weight.Name}: panel of rows {local}..{local + count} does not fit the image or the output");
+        }
     }
 
     /// <summary>Portable path: a tile's rows widened to fp32 in scratch, then <see cref="DotKernels"/>.</summary>
