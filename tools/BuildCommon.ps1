@@ -67,7 +67,7 @@ function Invoke-ModuleBuild($Build) {
     if (-not (Test-Path (Join-Path $dependencies 'HyperDex.Runtime.dll'))) { throw 'HyperDex.Runtime.dll missing from dependencies/' }
     # The native kernels (src/native/hdxkernels) come with the runtime's publish output when a C compiler was found.
     $nativeKernels = Join-Path $dependencies 'runtimes/linux-x64/native/libhdxkernels.so'
-    if (Test-Path $nativeKernels) { Write-Host "Native kernels: $nativeKernels (AVX512-BF16 bf16 prefill)" }
+    if (Test-Path $nativeKernels) { Write-Host "Native kernels: $nativeKernels (bf16 prefill with AVX512-BF16, int8 prefill with AVX512-VNNI, where the CPU has them)" }
     elseif ($IsLinux -and [Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64') {
         Write-Host 'Native kernels: not built (no C compiler: set CC or install cc); the module uses its managed kernels'
     }
