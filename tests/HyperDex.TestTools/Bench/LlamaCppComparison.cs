@@ -44,9 +44,10 @@ public sealed record ComparisonResult(EngineFigures Ours, EngineFigures LlamaCpp
 public sealed record LogitStep(int OursArgMax, int LlamaCppArgMax, double MaxAbsDifference, double OursStdDev, double OursTopMargin);
 
 /// <summary>
-/// Measures our engine and llama.cpp on the same weights in one process, alternating which goes first each repetition
-/// and decoding in alternating chunks (<see cref="DecodeChunk"/>) so both see the same machine (this VM's bandwidth
-/// jumps between modes lasting seconds and its load drifts within minutes): prefill = the prompt from an
+/// Measures our engine and llama.cpp (LLamaSharp's build in this process and, if given, a native build in a child
+/// process, <see cref="NativeLlamaStep"/>) on the same weights, rotating which goes first each repetition and decoding
+/// in turns of <see cref="DecodeChunk"/> steps so all see the same machine (this VM's bandwidth jumps between modes
+/// lasting seconds and its load drifts within minutes): prefill = the prompt from an
 /// empty cache (ours in <see cref="TokenGeneration.PrefillChunk"/>-row steps as generation runs it, llama.cpp as one
 /// 512-token batch as llama-bench's pp512 does); decode = greedy one-token steps from depth 0 (after one token) and
 /// after the prompt (llama-bench's tg128 at -d 512). With <see cref="ComparisonOptions.Contention"/> every repetition
