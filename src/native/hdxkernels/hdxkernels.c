@@ -39,6 +39,34 @@ EXPORT int32_t hdx_supports(void)
         | (avx512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni") ? 2 : 0);
 }
 
+/* The first n of 16 lanes (none for n <= 0, all for n >= 16): the mask of a row's partial vector. */
+static inline __mmask16 first_lanes(int64_t n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+/*
+ * Stores rows t < tokens of a register tile's two accumulator sets (+ bias) under the panel's column masks. Always
+ * inlined with a constant tileTokens, so the unrolled loop indexes the accumulators by constants and they stay in
+ * registers.
+ */
+__attribute__((target("avx512f,avx512vl"), always_inline))
+static inline void store_tile(const __m512 *c0, const __m512 *c1, int tileTokens, int32_t tokens, float *y, int64_t yStride,
+                              __mmask16 mask0, __mmask16 mask1, const float *bias)
+{
+    __m512 b0 = bias ? _mm512_maskz_loadu_ps(mask0, bias) : _mm512_setzero_ps();
+    __m512 b1 = bias ? _mm512_maskz_loadu_ps(mask1, bias + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 12
+    for (int t = 0; t < tileTokens; t++)
+    {
+        if (t < tokens)
+        {
+            _mm512_mask_storeu_ps(y + t * yStride, mask0, _mm512_add_ps(c0[t], b0));
+            _mm512_mask_storeu_ps(y + t * yStride + 16, mask1, _mm512_add_ps(c1[t], b1));
+        }
+    }
+}
+
 /*
  * out[r * outStride + k] = bf16(x[r * xStride + k]) rounded to nearest even (as llama.cpp rounds activations for
  * its bf16 dot products), k < cols; zeros from cols to outStride so the GEMM can run over whole groups.
@@ -59,10 +87,7 @@ EXPORT void hdx_bf16_round_rows(const float *x, int64_t xStride, int32_t rows, i
 
         for (; k < outStride; k += 16)
         {
-            int64_t left = cols - k;
-            __mmask16 load = left >= 16 ? 0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-            int64_t room = outStride - k;
-            __mmask16 store = room >= 16 ? 0xFFFF : (__mmask16)((1u << room) - 1);
+            __mmask16 load = first_lanes(cols - k), store = first_lanes(outStride - k);
             __m256bh v = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(load, s + k));
             _mm256_mask_storeu_epi16(d + k, store, (__m256i)v);
         }
@@ -140,17 +165,7 @@ static inline void tile(const uint32_t *panel, const uint16_t *xb, int64_t xbStr
         }
     }
 
-    __m512 b0 = bias ? _mm512_maskz_loadu_ps(mask0, bias) : _mm512_setzero_ps();
-    __m512 b1 = bias ? _mm512_maskz_loadu_ps(mask1, bias + 16) : _mm512_setzero_ps();
-#pragma GCC unroll 12
-    for (int t = 0; t < TILE_TOKENS; t++)
-    {
-        if (t < tokens)
-        {
-            _mm512_mask_storeu_ps(y + t * yStride, mask0, _mm512_add_ps(c0[t], b0));
-            _mm512_mask_storeu_ps(y + t * yStride + 16, mask1, _mm512_add_ps(c1[t], b1));
-        }
-    }
+    store_tile(c0, c1, TILE_TOKENS, tokens, y, yStride, mask0, mask1, bias);
 }
 
 /*
@@ -164,8 +179,7 @@ EXPORT void hdx_bf16_gemm_panel(const uint8_t *weight, int64_t tileBytes, int32_
                                 const float *bias, uint32_t *panel)
 {
     pack_panel(weight, tileBytes, firstRow, count, groups, panel);
-    __mmask16 mask0 = count >= 16 ? 0xFFFF : (__mmask16)((1u << count) - 1);
-    __mmask16 mask1 = count >= 32 ? 0xFFFF : count <= 16 ? 0 : (__mmask16)((1u << (count - 16)) - 1);
+    __mmask16 mask0 = first_lanes(count), mask1 = first_lanes(count - 16);
     int32_t pairs = groups * GROUP_PAIRS;
     for (int32_t t = 0; t < tokens; t += TILE_TOKENS)
     {
@@ -204,9 +218,7 @@ EXPORT void hdx_q8_quantize_rows(const float *x, int64_t xStride, int32_t rows, 
         for (int32_t b = 0; b < blocks; b++)
         {
             int64_t k = (int64_t)b * Q8_BLOCK;
-            int64_t left = cols - k;
-            __mmask16 m0 = left >= 16 ? 0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-            __mmask16 m1 = left >= 32 ? 0xFFFF : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
+            __mmask16 m0 = first_lanes(cols - k), m1 = first_lanes(cols - k - 16);
             __m512 v0 = _mm512_maskz_loadu_ps(m0, s + k);
             __m512 v1 = _mm512_maskz_loadu_ps(m1, s + k + 16);
             float max = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
@@ -330,17 +342,7 @@ static inline void q8_tile(const uint32_t *panel, int32_t blocks, const int16_t 
         }
     }
 
-    __m512 b0 = bias ? _mm512_maskz_loadu_ps(mask0, bias) : _mm512_setzero_ps();
-    __m512 b1 = bias ? _mm512_maskz_loadu_ps(mask1, bias + 16) : _mm512_setzero_ps();
-#pragma GCC unroll 6
-    for (int t = 0; t < Q8_TILE_TOKENS; t++)
-    {
-        if (t < tokens)
-        {
-            _mm512_mask_storeu_ps(y + t * yStride, mask0, _mm512_add_ps(c0[t], b0));
-            _mm512_mask_storeu_ps(y + t * yStride + 16, mask1, _mm512_add_ps(c1[t], b1));
-        }
-    }
+    store_tile(c0, c1, Q8_TILE_TOKENS, tokens, y, yStride, mask0, mask1, bias);
 }
 
 /*
@@ -354,8 +356,7 @@ EXPORT void hdx_q8_gemm_panel(const uint8_t *weight, int64_t tileBytes, int32_t 
                               float *y, int64_t yStride, const float *bias, uint32_t *panel)
 {
     pack_q8_panel(weight, tileBytes, firstRow, count, groups, panel);
-    __mmask16 mask0 = count >= 16 ? 0xFFFF : (__mmask16)((1u << count) - 1);
-    __mmask16 mask1 = count >= 32 ? 0xFFFF : count <= 16 ? 0 : (__mmask16)((1u << (count - 16)) - 1);
+    __mmask16 mask0 = first_lanes(count), mask1 = first_lanes(count - 16);
     int32_t blocks = groups * Q8_BLOCKS_PER_GROUP;
     for (int32_t t = 0; t < tokens; t += Q8_TILE_TOKENS)
     {
