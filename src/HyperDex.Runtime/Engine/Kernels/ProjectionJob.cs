@@ -48,6 +48,9 @@ internal sealed unsafe class ProjectionJob : ParallelJob
 
     private float* _q8Scales;
 
+    /// <summary>Q8 blocks of 32 in an input row of the padded width: the native Q8 kernel's scales per row.</summary>
+    private int InputBlocks => _paddedCols / WeightTiles.Q8BlockSize;
+
     /// <param name="roundsInput">
     /// False keeps the input exact (no bf16 rounding by the native kernel): for a decision that is discrete, such as
     /// a mixture-of-experts router, where a rounding-sized change of a logit may pick another expert (llama.cpp
@@ -117,7 +120,6 @@ internal sealed unsafe class ProjectionJob : ParallelJob
             throw new InvalidOperationException($"input rows {FirstInputRow}..{FirstInputRow + Rows} of {Input.Rows} do not fit the projection");
         }
 
-        int blocks = _paddedCols / WeightTiles.Q8BlockSize;
         if (nativeBf16 && (t_bf16Input is null || t_bf16Input.Length < length))
         {
             t_bf16Input = GC.AllocateUninitializedArray<ushort>((int)length, pinned: true);
@@ -128,9 +130,9 @@ internal sealed unsafe class ProjectionJob : ParallelJob
             t_q8Input = GC.AllocateUninitializedArray<short>((int)length, pinned: true);
         }
 
-        if (nativeQ8 && (t_q8Scales is null || t_q8Scales.Length < Rows * blocks))
+        if (nativeQ8 && (t_q8Scales is null || t_q8Scales.Length < Rows * InputBlocks))
         {
-            t_q8Scales = GC.AllocateUninitializedArray<float>(Rows * blocks, pinned: true);
+            t_q8Scales = GC.AllocateUninitializedArray<float>(Rows * InputBlocks, pinned: true);
         }
 
         // Prepared once here, read by every worker's panels; the arrays are pinned and the job ends within this call.
@@ -147,7 +149,7 @@ internal sealed unsafe class ProjectionJob : ParallelJob
 
             if (nativeQ8)
             {
-                NativeKernels.QuantizeRows(first, Input.Width, Rows, _maxCols, blocks, q8, _paddedCols, q8Scales, blocks);
+                NativeKernels.QuantizeRows(first, Input.Width, Rows, _maxCols, InputBlocks, q8, _paddedCols, q8Scales, InputBlocks);
             }
 
             _bf16Input = bf16;
@@ -322,16 +324,9 @@ internal sealed unsafe class ProjectionJob : ParallelJob
             {
                 int span = NextSpan(r, end, Panel, ref target, out int local, out int count);
                 ref readonly Target t = ref _targets[target];
-                if (_bf16Input is not null && t.Weight.Dtype == HdxDtype.BF16)
+                if ((_bf16Input is not null && t.Weight.Dtype == HdxDtype.BF16) || (_q8Input is not null && t.Weight.Dtype == HdxDtype.Q8))
                 {
                     ExecuteNativePanel(t, local, count);
-                    r += span;
-                    continue;
-                }
-
-                if (_q8Input is not null && t.Weight.Dtype == HdxDtype.Q8)
-                {
-                    ExecuteNativeQ8Panel(t, local, count);
                     r += span;
                     continue;
                 }
@@ -380,52 +375,11 @@ internal sealed unsafe class ProjectionJob : ParallelJob
     }
 
     /// <summary>
-    /// Prefill of one 32-row panel of a bf16 matrix by the native AVX512-BF16 kernel, over the bf16 input rows of
-    /// <see cref="Run"/>. The kernel trusts its arguments, so every range it touches is checked here first.
+    /// Prefill of one 32-row panel by a native kernel: a bf16 matrix with AVX512-BF16 over the bf16 input rows of
+    /// <see cref="Run"/>, a Q8 matrix with AVX512-VNNI over its int16 input rows. The kernels trust their arguments,
+    /// so every range they touch is checked here first.
     /// </summary>
     private void ExecuteNativePanel(in Target t, int local, int count)
-    {
-        CheckNativePanel(t, local, count);
-        WeightTensor weight = t.Weight;
-        int width = t.Output.Width;
-        float[] panelArray = GemmKernels.Panel(weight.PaddedCols);
-        fixed (float* panelBase = panelArray)
-        fixed (float* output = t.Output.Data)
-        {
-            // groups · 32 rows · 32 bf16 = PaddedCols · 64 bytes, within the fp32 panel's PaddedCols · 128.
-            uint* panel = (uint*)(((nint)panelBase + 63) & ~(nint)63);
-            NativeKernels.Bf16Panel(weight.Data, weight.TileBytes, weight.Groups, local, count, _bf16Input, _paddedCols, Rows,
-                output + t.OutputOffset + local, width, t.Bias is null ? null : t.Bias + local, panel);
-        }
-
-        Interlocked.Increment(ref _nativePanels);
-    }
-
-    /// <summary>
-    /// Prefill of one 32-row panel of a Q8 matrix by the native AVX512-VNNI kernel, over the int16 input rows of
-    /// <see cref="Run"/>. The kernel trusts its arguments, so every range it touches is checked here first.
-    /// </summary>
-    private void ExecuteNativeQ8Panel(in Target t, int local, int count)
-    {
-        CheckNativePanel(t, local, count);
-        WeightTensor weight = t.Weight;
-        int width = t.Output.Width;
-        int blocks = _paddedCols / WeightTiles.Q8BlockSize;
-        float[] panelArray = GemmKernels.Panel(weight.PaddedCols);
-        fixed (float* panelBase = panelArray)
-        fixed (float* output = t.Output.Data)
-        {
-            // groups · 4 blocks · 2,176 bytes = PaddedCols · 68 bytes, within the fp32 panel's PaddedCols · 128.
-            uint* panel = (uint*)(((nint)panelBase + 63) & ~(nint)63);
-            NativeKernels.Q8Panel(weight.Data, weight.TileBytes, weight.Groups, local, count, _q8Input, _paddedCols, _q8Scales, blocks,
-                Rows, output + t.OutputOffset + local, width, t.Bias is null ? null : t.Bias + local, panel);
-        }
-
-        Interlocked.Increment(ref _nativePanels);
-    }
-
-    /// <summary>Every range a native panel kernel touches lies within the weight image, the prepared input and the output.</summary>
-    private void CheckNativePanel(in Target t, int local, int count)
     {
         WeightTensor weight = t.Weight;
         int width = t.Output.Width;
@@ -436,6 +390,28 @@ internal sealed unsafe class ProjectionJob : ParallelJob
         {
             throw new InvalidOperationException($"{weight.Name}: panel of rows {local}..{local + count} does not fit the image or the output");
         }
+
+        float[] panelArray = GemmKernels.Panel(weight.PaddedCols);
+        fixed (float* panelBase = panelArray)
+        fixed (float* output = t.Output.Data)
+        {
+            // bf16: groups · 32 rows · 32 bf16 = PaddedCols · 64 bytes; Q8: groups · 4 blocks · 2,176 bytes =
+            // PaddedCols · 68 bytes; both within the fp32 panel's PaddedCols · 128.
+            uint* panel = (uint*)(((nint)panelBase + 63) & ~(nint)63);
+            float* y = output + t.OutputOffset + local;
+            float* bias = t.Bias is null ? null : t.Bias + local;
+            if (weight.Dtype == HdxDtype.Q8)
+            {
+                NativeKernels.Q8Panel(weight.Data, weight.TileBytes, weight.Groups, local, count, _q8Input, _paddedCols, _q8Scales, InputBlocks,
+                    Rows, y, width, bias, panel);
+            }
+            else
+            {
+                NativeKernels.Bf16Panel(weight.Data, weight.TileBytes, weight.Groups, local, count, _bf16Input, _paddedCols, Rows, y, width, bias, panel);
+            }
+        }
+
+        Interlocked.Increment(ref _nativePanels);
     }
 
     /// <summary>Portable path: a tile's rows widened to fp32 in scratch, then <see cref="DotKernels"/>.</summary>
